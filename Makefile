@@ -1,0 +1,40 @@
+# Two commands on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+TINY   := models/tiny-llama
+
+.PHONY: venv demo test test-fast lint bench clean
+
+venv: $(STAMP)
+
+# torch is installed first, pinned, so that nothing later pulls a CUDA build.
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[train,dev]'
+	touch $(STAMP)
+
+$(TINY)/config.json: $(STAMP)
+	$(BIN)/ftc init-tiny-model $(TINY)
+
+demo: $(STAMP) $(TINY)/config.json
+	$(BIN)/ftc run recipes/quickstart.yaml
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -ra
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow and not distributed"
+
+lint: $(STAMP)
+	$(BIN)/ruff check ftc tests benchmarks
+	$(BIN)/ftc lint recipes/*.yaml
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf build runs .pytest_cache
