@@ -1,0 +1,48 @@
+"""`ftc compile`: resolve a recipe and write its launch bundle."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ftc.compiler import compile_recipe, write_bundle
+from ftc.diagnostics import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, FtcError, render
+
+NAME = "compile"
+HELP = "resolve a recipe and write its launch bundle"
+EPILOG = """examples:
+  ftc compile recipes/quickstart.yaml                 # -> build/quickstart/
+  ftc compile recipe.yaml -o /shared/bundles/job42
+  ftc compile recipe.yaml --set training.epochs=2 --set hardware.gpus=8
+
+With lint errors nothing is written and the exit status is 1."""
+
+
+def register(p: argparse.ArgumentParser) -> None:
+    p.add_argument("recipe", metavar="RECIPE")
+    p.add_argument("-o", "--output", metavar="DIR", help="bundle directory (default build/<name>)")
+    p.add_argument("--set", dest="overrides", action="append", default=[],
+                   metavar="KEY.PATH=VALUE", help="override a recipe value (repeatable)")
+    p.add_argument("--ignore", action="append", default=[], metavar="FTCnnn",
+                   help="lint rule id to silence (repeatable)")
+    p.add_argument("--format", choices=["text", "json", "github"], default="text",
+                   help="format of problem reports")
+
+
+def run(args: argparse.Namespace) -> int:
+    result = compile_recipe(args.recipe, args.overrides, args.ignore)
+    if result.diagnostics:
+        sys.stderr.write(render(result.diagnostics, args.format) + "\n")
+    if result.usage_error:
+        return EXIT_USAGE
+    if not result.ok:
+        sys.stderr.write("ftc compile: errors found; no bundle written\n")
+        return EXIT_PROBLEMS
+    try:
+        out = write_bundle(result, args.output)
+    except FtcError as exc:
+        sys.stderr.write(render(exc.diagnostics, args.format) + "\n")
+        return EXIT_PROBLEMS
+    print(f"bundle written to {out}/")
+    print(f"launch it with: ftc launch {out}   (or: bash {out}/launch.sh)")
+    return EXIT_OK

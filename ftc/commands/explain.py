@@ -1,0 +1,63 @@
+"""`ftc explain`: every resolved value and where it came from."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from ftc.compiler import compile_recipe
+from ftc.diagnostics import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, render
+from ftc.lockfile import scalar
+
+NAME = "explain"
+HELP = "show every resolved value with its source (user, extends, --set, table, rule)"
+EPILOG = """examples:
+  ftc explain recipes/quickstart.yaml
+  ftc explain recipes/quickstart.yaml method.lora        # one section
+  ftc explain recipes/quickstart.yaml method.lora.alpha --json
+
+Sources: user (this file), extends:<file>, --set, table:<name> (hyperparameter
+tables), rule:<name> (a rule derived it from other values)."""
+
+
+def register(p: argparse.ArgumentParser) -> None:
+    p.add_argument("recipe", metavar="RECIPE")
+    p.add_argument("key", nargs="?", metavar="KEY.PATH", help="only this value or section")
+    p.add_argument("--json", action="store_true", help="a JSON list of {path, value, source}")
+    p.add_argument("--set", dest="overrides", action="append", default=[],
+                   metavar="KEY.PATH=VALUE", help="override a value (repeatable)")
+
+
+def rows(values: dict, provenance: dict[str, str], prefix: str = "") -> list[dict]:
+    out = []
+    for key, value in values.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out += rows(value, provenance, path + ".")
+        else:
+            out.append({"path": path, "value": value, "source": provenance.get(path, "")})
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    result = compile_recipe(args.recipe, args.overrides)
+    if result.diagnostics:
+        sys.stderr.write(render(result.diagnostics, "text") + "\n")
+    if result.usage_error:
+        return EXIT_USAGE
+    if not result.ok:
+        return EXIT_PROBLEMS
+    table = [r for r in rows(result.values, result.provenance) if not r["path"].startswith("ftc.")]
+    if args.key:
+        table = [r for r in table if r["path"] == args.key or r["path"].startswith(args.key + ".")]
+        if not table:
+            sys.stderr.write(f"ftc explain: no resolved value at '{args.key}'\n")
+            return EXIT_USAGE
+    if args.json:
+        print(json.dumps(table, indent=2))
+        return EXIT_OK
+    width = max(len(r["path"]) for r in table)
+    for r in table:
+        print(f"{r['path']:<{width}}  {scalar(r['value'])}  [{r['source']}]")
+    return EXIT_OK

@@ -1,0 +1,60 @@
+"""`ftc lint`: validate recipes and report every problem in every file."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ftc.compiler import compile_recipe
+from ftc.diagnostics import EXIT_OK, EXIT_USAGE, exit_code, render
+from ftc.lint_rules import REGISTRY
+
+NAME = "lint"
+HELP = "check recipes against the schema and the lint rules"
+EPILOG = """examples:
+  ftc lint recipes/*.yaml
+  ftc lint --format github recipes/**/*.yaml     # annotations in a GitHub PR
+  ftc lint --strict --ignore FTC102 recipe.yaml  # warnings fail, except FTC102
+  ftc lint --list-rules
+
+exit status: 0 clean (warnings allowed), 1 problems found, 2 usage error"""
+
+
+def register(p: argparse.ArgumentParser) -> None:
+    p.add_argument("recipes", nargs="*", metavar="RECIPE", help="recipe files")
+    p.add_argument("--format", choices=["text", "json", "github"], default="text",
+                   help="output format (default text)")
+    p.add_argument("--strict", action="store_true", help="warnings also fail (exit 1)")
+    p.add_argument("--ignore", action="append", default=[], metavar="FTCnnn",
+                   help="rule id to silence (repeatable)")
+    p.add_argument("--set", dest="overrides", action="append", default=[],
+                   metavar="KEY.PATH=VALUE", help="override a value before checking")
+    p.add_argument("--list-rules", action="store_true", help="print the lint rules and exit")
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.list_rules:
+        for r in REGISTRY.values():
+            print(f"{r.id}  {r.severity:<7}  {r.title}")
+        return EXIT_OK
+    if not args.recipes:
+        sys.stderr.write("ftc lint: error: give at least one recipe file\n")
+        return EXIT_USAGE
+    diagnostics, usage = [], False
+    for path in args.recipes:
+        result = compile_recipe(path, args.overrides, args.ignore)
+        diagnostics += result.diagnostics
+        usage |= result.usage_error
+    text = render(diagnostics, args.format)
+    if text:
+        print(text)
+    if args.format == "text":
+        _summary(diagnostics, len(args.recipes))
+    return EXIT_USAGE if usage else exit_code(diagnostics, args.strict)
+
+
+def _summary(diagnostics: list, files: int) -> None:
+    errors = sum(d.is_error for d in diagnostics)
+    warnings = len(diagnostics) - errors
+    plural = "s" if files != 1 else ""
+    sys.stderr.write(f"{files} recipe{plural} checked: {errors} error(s), {warnings} warning(s)\n")

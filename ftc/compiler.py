@@ -1,0 +1,98 @@
+"""The compile pipeline: load -> overrides -> validate -> resolve -> lint -> fit -> emit.
+
+Each stage is its own module; this one only runs them in order and stops at
+the first stage that found errors (later stages assume a valid tree).
+Nothing here imports the training stack.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ftc.diagnostics import ERROR, Diagnostic, FtcError
+from ftc.emit.bundle import bundle_files, write_bundle_files
+from ftc.lint_rules import run_rules
+from ftc.loader import SOURCE_SET, apply_override, load_recipe_tree, parse_override
+from ftc.resolve import Resolved, resolve
+from ftc.validate import known_keys, subschema, validate_tree
+
+
+@dataclass
+class Compiled:
+    recipe_path: Path
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    resolved: Resolved | None = None
+    usage_error: bool = False  # a bad --set: exit 2, not 1
+
+    @property
+    def ok(self) -> bool:
+        return self.resolved is not None and not any(d.is_error for d in self.diagnostics)
+
+    @property
+    def values(self) -> dict:
+        return self.resolved.values if self.resolved else {}
+
+    @property
+    def provenance(self) -> dict[str, str]:
+        return self.resolved.provenance if self.resolved else {}
+
+
+def compile_recipe(recipe_path: str | Path, overrides: Sequence[str] = (),
+                   ignore: Sequence[str] = ()) -> Compiled:
+    """Load, validate, resolve and lint one recipe; never raises for user mistakes."""
+    path = Path(recipe_path)
+    result = Compiled(path)
+    try:
+        tree = load_recipe_tree(path, str(recipe_path))
+        for index, text in enumerate(overrides, start=1):
+            parts, node = parse_override(text, index)
+            _check_override_path(parts, index)
+            apply_override(tree, parts, node)
+    except FtcError as exc:
+        result.diagnostics = exc.diagnostics
+        result.usage_error = any(d.path == SOURCE_SET for d in exc.diagnostics)
+        return result
+    result.diagnostics = validate_tree(tree)
+    if result.diagnostics:
+        return result
+    result.resolved = resolve(tree)
+    result.diagnostics = run_rules(result.resolved, set(ignore))
+    result.diagnostics += fit_diagnostics(result.resolved)
+    return result
+
+
+def _check_override_path(parts: list[str], index: int) -> None:
+    if parts[0] == "extends" or subschema(parts) is None:
+        known = known_keys(parts[:-1]) if subschema(parts[:-1]) else known_keys([])
+        match = difflib.get_close_matches(parts[-1], known, n=1)
+        hint = f"did you mean '{'.'.join(parts[:-1] + match)}'?" if match else None
+        raise FtcError([Diagnostic(SOURCE_SET, index, 1, ERROR, "FTC008",
+                                   f"--set: unknown key path '{'.'.join(parts)}'", hint)])
+
+
+def fit_diagnostics(r: Resolved) -> list[Diagnostic]:
+    """Memory-fit check (ftc.memory); empty when no GPU size is known."""
+    try:
+        from ftc.memory.fit import fit_diagnostics as check
+    except ImportError:
+        return []
+    return check(r)
+
+
+def default_bundle_dir(compiled: Compiled) -> Path:
+    return Path("build") / compiled.values["name"]
+
+
+def write_bundle(compiled: Compiled, out_dir: str | Path | None = None) -> Path:
+    """Write the bundle for an ok compile; raises FtcError if it cannot be written."""
+    assert compiled.ok, "write_bundle needs a compile without errors"
+    target = Path(out_dir) if out_dir is not None else default_bundle_dir(compiled)
+    try:
+        files = bundle_files(compiled.values, compiled.provenance, compiled.recipe_path, target)
+    except OSError as exc:  # e.g. an unreadable hardware.deepspeed_config
+        raise FtcError([Diagnostic(str(compiled.recipe_path), 1, 1, ERROR, "FTC009",
+                                   f"cannot read {exc.filename}: {exc.strerror}")]) from None
+    return write_bundle_files(files, target, str(target))

@@ -1,0 +1,1 @@
+"""Writers for the launch bundle's files, one module per file kind."""

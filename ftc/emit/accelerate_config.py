@@ -1,0 +1,71 @@
+"""accelerate.yaml: the `accelerate launch --config_file` for this bundle."""
+
+from __future__ import annotations
+
+from ftc.emit.deepspeed_config import ZERO_STAGES
+
+MIXED = {"bf16": "bf16", "fp16": "fp16", "fp32": "no"}
+
+
+def distributed_type(values: dict) -> str:
+    hw = values["hardware"]
+    strategy, on_cpu = hw["strategy"], hw.get("accelerator") == "cpu"
+    if strategy in ZERO_STAGES:
+        return "DEEPSPEED"
+    if strategy == "fsdp":
+        return "FSDP"
+    if hw["world_size"] == 1:
+        return "NO"
+    return "MULTI_CPU" if on_cpu else "MULTI_GPU"
+
+
+def accelerate_config(values: dict) -> dict:
+    hw, tr = values["hardware"], values["training"]
+    kind = distributed_type(values)
+    cfg: dict = {
+        "compute_environment": "LOCAL_MACHINE",
+        "debug": False,
+        "distributed_type": kind,
+        "downcast_bf16": "no",
+        "machine_rank": 0,
+        "main_training_function": "main",
+        "mixed_precision": MIXED[tr["precision"]],
+        "num_machines": hw["nodes"],
+        "num_processes": hw["world_size"],
+        "rdzv_backend": "static",
+        "same_network": True,
+        "use_cpu": hw.get("accelerator") == "cpu",
+    }
+    if kind == "DEEPSPEED":
+        cfg["deepspeed_config"] = {
+            "deepspeed_config_file": "deepspeed.json",
+            "zero3_init_flag": hw["strategy"] == "zero3",
+        }
+        # with a config file, precision lives in the JSON; accelerate rejects both
+        del cfg["mixed_precision"]
+    if kind == "FSDP":
+        cfg["fsdp_config"] = fsdp_config(values)
+    return cfg
+
+
+def fsdp_config(values: dict) -> dict:
+    hw, tr = values["hardware"], values["training"]
+    fsdp = hw.get("fsdp", {})
+    sharding = fsdp.get("sharding", "full_shard")
+    version = fsdp.get("version", 2)
+    offload = hw.get("offload") == "optimizer+params"
+    cfg = {
+        "fsdp_version": version,
+        "fsdp_auto_wrap_policy": "TRANSFORMER_BASED_WRAP",
+        "fsdp_cpu_ram_efficient_loading": True,
+        "fsdp_offload_params": offload,
+        "fsdp_state_dict_type": "SHARDED_STATE_DICT",
+        "fsdp_activation_checkpointing": bool(tr.get("gradient_checkpointing")),
+    }
+    if version == 2:
+        cfg["fsdp_reshard_after_forward"] = sharding in ("full_shard", "hybrid_shard")
+    else:
+        cfg["fsdp_sharding_strategy"] = sharding.upper()
+        cfg["fsdp_sync_module_states"] = True
+        cfg["fsdp_use_orig_params"] = True
+    return cfg

@@ -1,0 +1,315 @@
+"""Cross-field checks beyond the schema: one registry, one small function per rule.
+
+Each rule has a stable id (FTC1nn) so that a PR comment can name it and a
+recipe can silence it (`lint: {ignore: [FTC102]}` or `ftc lint --ignore`).
+Ranges come from the hyperparameter tables, not from constants here.
+`ftc lint --list-rules` prints the registry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from ftc.diagnostics import ERROR, WARNING, Diagnostic
+from ftc.loader import display_path
+from ftc.resolve import TUNED_KINDS, Resolved, lr_key, peft_kind
+from ftc.tables import hyperparameters
+
+# (path the problem is reported at, message, hint)
+Finding = tuple[str, str, str | None]
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    severity: str
+    title: str
+    check: Callable[[Resolved, dict], Iterator[Finding]]
+
+
+REGISTRY: dict[str, Rule] = {}
+
+
+def rule(rule_id: str, severity: str, title: str):
+    def register(fn: Callable[[Resolved, dict], Iterator[Finding]]):
+        assert rule_id not in REGISTRY, rule_id
+        REGISTRY[rule_id] = Rule(rule_id, severity, title, fn)
+        return fn
+    return register
+
+
+def run_rules(r: Resolved, ignore: set[str] = frozenset()) -> list[Diagnostic]:
+    """Every rule's findings as diagnostics, minus the ignored rule ids."""
+    ignored = set(ignore) | set(r.get("lint.ignore") or [])
+    table = hyperparameters()
+    out = []
+    for item in REGISTRY.values():
+        if item.id in ignored:
+            continue
+        for path, message, hint in item.check(r, table):
+            pos = r.where(path)
+            out.append(Diagnostic(pos.path, pos.line, pos.col, item.severity, item.id,
+                                  message, hint))
+    return out
+
+
+def _user_set(r: Resolved, path: str) -> bool:
+    src = r.source(path)
+    return not src.startswith(("table:", "rule:"))
+
+
+def _fmt(x: float) -> str:
+    return f"{x:g}"
+
+
+# --------------------------------------------------------------------------- rules
+
+
+@rule("FTC101", WARNING, "learning rate outside the table's range for the method")
+def lr_range(r: Resolved, t: dict) -> Iterator[Finding]:
+    entry = t["learning_rate"].get(lr_key(r), {})
+    lo_hi = entry.get("range")
+    lr = r.get("training.learning_rate")
+    if lo_hi and lr is not None and not lo_hi[0] <= lr <= lo_hi[1]:
+        yield ("training.learning_rate",
+               f"learning rate {_fmt(lr)} is outside {_fmt(lo_hi[0])}..{_fmt(lo_hi[1])}, "
+               f"the usual range for {lr_key(r)}",
+               f"the table default is {_fmt(entry['default'])}")
+
+
+@rule("FTC102", WARNING, "more than 5 epochs tends to overfit")
+def epochs_high(r: Resolved, t: dict) -> Iterator[Finding]:
+    epochs, hi = r.get("training.epochs"), t["training"]["epochs"]["range"][1]
+    if epochs is not None and epochs > hi and not r.has("training.max_steps"):
+        yield ("training.epochs", f"{_fmt(epochs)} epochs is above {hi}: the model is likely "
+               "to memorise the training set", "use 2-5 epochs and watch validation loss")
+
+
+@rule("FTC103", WARNING, "LoRA alpha below r weakens the update")
+def alpha_below_r(r: Resolved, t: dict) -> Iterator[Finding]:
+    alpha, rank = r.get("method.lora.alpha"), r.get("method.lora.r")
+    if peft_kind(r) and alpha is not None and rank and alpha < rank:
+        yield ("method.lora.alpha", f"alpha {_fmt(alpha)} is below r {rank}: the adapter's "
+               "update is scaled down", f"alpha = 2 x r ({2 * rank}) is the usual choice")
+
+
+@rule("FTC104", WARNING, "LoRA rank outside 8..64")
+def rank_range(r: Resolved, t: dict) -> Iterator[Finding]:
+    rank, (lo, hi) = r.get("method.lora.r"), t["lora"]["r"]["range"]
+    if peft_kind(r) and rank is not None and not lo <= rank <= hi:
+        yield ("method.lora.r", f"rank {rank} is outside {lo}..{hi}",
+               "below 8 underfits most tasks; above 64 rarely helps and costs memory")
+
+
+@rule("FTC105", WARNING, "warmup ratio outside 0.03..0.1")
+def warmup_range(r: Resolved, t: dict) -> Iterator[Finding]:
+    w, (lo, hi) = r.get("training.warmup_ratio"), t["training"]["warmup_ratio"]["range"]
+    if w is not None and not lo <= w <= hi:
+        yield ("training.warmup_ratio", f"warmup ratio {_fmt(w)} is outside {lo}..{hi}", None)
+
+
+@rule("FTC106", WARNING, "no validation data and no split")
+def no_validation(r: Resolved, t: dict) -> Iterator[Finding]:
+    has_files = bool(r.get("data.validation"))
+    split = r.get("data.split.validation")
+    if not has_files and not split:
+        yield ("data", "no validation data: overfitting will go unnoticed",
+               "add data.validation or a data.split with a validation fraction")
+
+
+@rule("FTC107", WARNING, "trust_remote_code runs code from the model repository")
+def remote_code(r: Resolved, t: dict) -> Iterator[Finding]:
+    if r.get("model.trust_remote_code"):
+        yield ("model.trust_remote_code", "trust_remote_code runs Python from the model "
+               "repository on every node", "pin model.revision to a reviewed commit")
+
+
+@rule("FTC108", ERROR, "DeepSpeed and FSDP together")
+def ds_and_fsdp(r: Resolved, t: dict) -> Iterator[Finding]:
+    strategy = r.get("hardware.strategy")
+    ds = strategy in ("zero1", "zero2", "zero3") or r.has("hardware.deepspeed_config")
+    fsdp = strategy == "fsdp" or r.has("hardware.fsdp")
+    if ds and fsdp:
+        yield ("hardware", "DeepSpeed and FSDP are both configured; a job uses one of them",
+               "keep hardware.strategy zero1/2/3 or fsdp, and remove the other's settings")
+
+
+@rule("FTC109", WARNING, "QLoRA compute dtype should be bf16 or fp16")
+def qlora_dtype(r: Resolved, t: dict) -> Iterator[Finding]:
+    dtype = r.get("method.quantization.compute_dtype")
+    if peft_kind(r) == "qlora" and dtype not in (None, "bf16", "fp16"):
+        yield ("method.quantization.compute_dtype", f"compute dtype {dtype} makes QLoRA's "
+               "matmuls slow and memory-hungry", "use bf16 (or fp16 on GPUs without bf16)")
+
+
+@rule("FTC110", ERROR, "batch parts cannot reach the effective batch size")
+def batch_reachable(r: Resolved, t: dict) -> Iterator[Finding]:
+    micro = r.get("training.micro_batch_size")
+    accum = r.get("training.gradient_accumulation")
+    world = r.get("hardware.world_size")
+    batch = r.get("training.batch_size")
+    if None in (micro, accum, world, batch):
+        return
+    if micro * accum * world != batch:
+        yield ("training.batch_size",
+               f"batch_size {batch} != micro_batch_size {micro} x gradient_accumulation "
+               f"{accum} x world size {world} (= {micro * accum * world})",
+               f"choose a batch_size divisible by the world size ({world}) and the micro batch")
+
+
+@rule("FTC111", ERROR, "fp16/bf16 training on CPU")
+def half_on_cpu(r: Resolved, t: dict) -> Iterator[Finding]:
+    if r.get("hardware.accelerator") == "cpu" and r.get("training.precision") == "fp16":
+        yield ("training.precision", "fp16 mixed precision needs a GPU",
+               "use precision fp32 (or bf16) with hardware.accelerator cpu")
+
+
+@rule("FTC112", ERROR, "a method block that the kind does not use")
+def stray_block(r: Resolved, t: dict) -> Iterator[Finding]:
+    kind = r.get("method.kind")
+    used = {"lora"} if peft_kind(r) else set()
+    if peft_kind(r) == "qlora":
+        used.add("quantization")
+    if kind in ("prefix", "adapter", "distill", "dpo", "reward", "rlhf"):
+        used.add(kind)
+    for block in ("lora", "quantization", "prefix", "adapter", "distill", "dpo", "reward",
+                  "rlhf"):
+        if r.has(f"method.{block}") and block not in used and _user_set_any(r, f"method.{block}"):
+            yield (f"method.{block}", f"method.{block} is set but method.kind is {kind}, "
+                   "which does not use it", f"remove method.{block} or change method.kind")
+    if r.has("method.tuning") and kind not in TUNED_KINDS:
+        yield ("method.tuning", f"method.tuning applies to {', '.join(TUNED_KINDS)}, "
+               f"not to {kind}", None)
+
+
+def _user_set_any(r: Resolved, prefix: str) -> bool:
+    return any(k.startswith(prefix + ".") and _user_set(r, k) for k in r.provenance)
+
+
+@rule("FTC113", WARNING, "full fine-tuning with a learning rate meant for adapters")
+def full_lr_high(r: Resolved, t: dict) -> Iterator[Finding]:
+    lr = r.get("training.learning_rate")
+    if r.get("method.kind") == "full" and lr is not None and lr >= 1e-4:
+        yield ("training.learning_rate", f"learning rate {_fmt(lr)} is an adapter-sized rate; "
+               "full fine-tuning at this rate tends to destroy what the model knew",
+               "full fine-tuning usually uses 1e-5..5e-5 (table default 2e-5)")
+
+
+@rule("FTC114", WARNING, "QLoRA with ZeRO-3 or FSDP needs matching quant storage")
+def qlora_sharded(r: Resolved, t: dict) -> Iterator[Finding]:
+    if peft_kind(r) == "qlora" and r.get("hardware.strategy") in ("zero3", "fsdp"):
+        yield ("hardware.strategy", "4-bit weights cannot be sharded by "
+               f"{r.get('hardware.strategy')} without bnb_4bit_quant_storage set to the "
+               "compute dtype; ftc sets it, but expect slower steps", "ddp or zero2 is the "
+               "tested path for QLoRA")
+
+
+@rule("FTC115", ERROR, "packing applies to supervised fine-tuning only")
+def packing_kind(r: Resolved, t: dict) -> Iterator[Finding]:
+    kind = r.get("method.kind")
+    if r.get("data.packing") and kind in ("dpo", "reward", "rlhf"):
+        yield ("data.packing", f"packing is for supervised fine-tuning; {kind} trains on "
+               "whole preference pairs or generations", "set data.packing to false")
+
+
+@rule("FTC116", ERROR, "early stopping needs validation and aligned eval/save steps")
+def early_stopping(r: Resolved, t: dict) -> Iterator[Finding]:
+    if not r.get("training.early_stopping.enabled"):
+        return
+    if not r.get("data.validation") and not r.get("data.split.validation"):
+        yield ("training.early_stopping", "early stopping watches validation loss, but there "
+               "is no validation data", "add data.validation or a validation split")
+    ev, sv = r.get("training.eval.strategy"), r.get("training.save.strategy")
+    if ev != sv:
+        yield ("training.early_stopping", f"early stopping keeps the best checkpoint, which "
+               f"needs eval and save on the same schedule (eval: {ev}, save: {sv})", None)
+    elif ev == "steps" and r.get("training.save.every") % r.get("training.eval.every"):
+        yield ("training.save.every", "save.every must be a multiple of eval.every for early "
+               "stopping to keep the best checkpoint", None)
+
+
+@rule("FTC117", ERROR, "a required method setting is missing")
+def required_method_settings(r: Resolved, t: dict) -> Iterator[Finding]:
+    kind = r.get("method.kind")
+    if kind == "distill" and not r.get("method.distill.teacher"):
+        yield ("method", "distillation needs a teacher: set method.distill.teacher", None)
+    if kind == "rlhf" and not r.get("method.rlhf.reward_model"):
+        yield ("method", "rlhf needs a reward model: set method.rlhf.reward_model",
+               "train one with a method.kind reward recipe")
+
+
+@rule("FTC118", ERROR, "the data format does not suit the method")
+def format_for_method(r: Resolved, t: dict) -> Iterator[Finding]:
+    kind, fmt = r.get("method.kind"), r.get("data.format")
+    if fmt in (None, "auto"):
+        return
+    if kind in ("dpo", "reward") and fmt != "preference":
+        yield ("data.format", f"{kind} trains on preference pairs (prompt/chosen/rejected), "
+               f"but the data is {fmt}", "convert the data or choose a supervised method")
+    if kind in ("full", "lora", "qlora", "prefix", "adapter", "distill") and fmt == "preference":
+        yield ("data.format", f"{kind} is supervised fine-tuning, but the data is preference "
+               "pairs", "use method.kind dpo or reward, or messages/completion data")
+
+
+@rule("FTC119", ERROR, "split fractions must sum to 1")
+def split_sum(r: Resolved, t: dict) -> Iterator[Finding]:
+    split = r.get("data.split")
+    if isinstance(split, dict):
+        total = sum(split.get(k, 0) for k in ("train", "validation", "test"))
+        if abs(total - 1.0) > 1e-6:
+            yield ("data.split", f"split fractions sum to {_fmt(total)}, not 1", None)
+        if not split.get("train"):
+            yield ("data.split", "the split leaves no training data", None)
+
+
+@rule("FTC120", WARNING, "a local file the recipe names does not exist")
+def missing_files(r: Resolved, t: dict) -> Iterator[Finding]:
+    for key in ("data.train", "data.validation", "data.test"):
+        for f in r.get(key) or []:
+            if Path(f).is_absolute() and not Path(f).exists():
+                yield (key, f"data file not found: {display_path(Path(f))}", "ftc run stops here; "
+                       "compiling is allowed so that a bundle can be built away from the data")
+    base = r.get("model.base")
+    if base and Path(base).is_absolute() and not Path(base).exists():
+        yield ("model.base", f"model directory not found: {display_path(Path(base))}", None)
+
+
+@rule("FTC121", ERROR, "offload needs ZeRO-2/3 or FSDP")
+def offload_strategy(r: Resolved, t: dict) -> Iterator[Finding]:
+    offload, strategy = r.get("hardware.offload"), r.get("hardware.strategy")
+    if offload and offload != "none" and strategy not in ("zero2", "zero3", "fsdp"):
+        yield ("hardware.offload", f"offload {offload} needs strategy zero2, zero3 or fsdp "
+               f"(got {strategy})", "set hardware.strategy to zero3 for parameter offload")
+    if offload == "optimizer+params" and strategy == "zero2":
+        yield ("hardware.offload", "ZeRO-2 does not partition parameters, so it cannot "
+               "offload them", "use zero3, or offload only the optimizer")
+
+
+@rule("FTC122", WARNING, "max_steps overrides epochs")
+def steps_and_epochs(r: Resolved, t: dict) -> Iterator[Finding]:
+    if r.has("training.max_steps") and _user_set(r, "training.epochs"):
+        yield ("training.max_steps", "both max_steps and epochs are set; max_steps wins", None)
+
+
+@rule("FTC123", ERROR, "prefix tuning and adapters are not combined with quantization")
+def prefix_quant(r: Resolved, t: dict) -> Iterator[Finding]:
+    if r.get("method.kind") in ("prefix", "adapter") and r.has("method.quantization"):
+        yield ("method.quantization", f"{r.get('method.kind')} with a quantized base is not a "
+               "supported combination here", "use method.kind qlora for a 4-bit base")
+
+
+@rule("FTC124", ERROR, "multi-process training on CPU needs strategy none, ddp or zero1/2")
+def cpu_strategy(r: Resolved, t: dict) -> Iterator[Finding]:
+    if r.get("hardware.accelerator") == "cpu" and r.get("hardware.strategy") in ("zero3", "fsdp"):
+        yield ("hardware.strategy", f"{r.get('hardware.strategy')} shards parameters across "
+               "GPUs; on CPU use ddp or zero2", None)
+
+
+@rule("FTC125", WARNING, "bf16 requested for a GPU generation without bf16")
+def bf16_old_gpu(r: Resolved, t: dict) -> Iterator[Finding]:
+    gpu = (r.get("hardware.gpu") or "").upper()
+    if r.get("training.precision") == "bf16" and gpu.startswith(("T4", "V100", "P100")):
+        yield ("training.precision", f"{r.get('hardware.gpu')} has no bf16 support",
+               "use precision fp16")

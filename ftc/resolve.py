@@ -1,0 +1,360 @@
+"""Fill in everything a recipe leaves out, recording where each value came from.
+
+Defaults come from the hyperparameter tables (ftc/tables/hyperparameters.yaml)
+and from named rules (alpha follows r, the batch split, precision auto, ...).
+Each rule is a small function; each value set records its source:
+`user`, `extends:<file>`, `--set`, `table:<name>` or `rule:<name>`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ftc import SCHEMA_VERSION, __version__
+from ftc.loader import Node, Pos
+from ftc.tables import hyperparameters
+
+PEFT_KINDS = ("lora", "qlora")
+TUNED_KINDS = ("distill", "dpo", "reward", "rlhf")  # these take method.tuning
+KIND_BLOCKS = {
+    "prefix": "prefix", "adapter": "adapter", "distill": "distill",
+    "dpo": "dpo", "reward": "reward", "rlhf": "rlhf",
+}
+PATH_KEYS = (
+    "model.base", "model.tokenizer", "data.train", "data.validation", "data.test",
+    "method.distill.teacher", "method.distill.generate.prompts", "method.distill.generate.output",
+    "method.rlhf.reward_model", "hardware.deepspeed_config", "output_dir",
+)
+
+
+@dataclass
+class Resolved:
+    """The resolved recipe: nested values, dotted-path provenance, user positions."""
+
+    values: dict = field(default_factory=dict)
+    provenance: dict[str, str] = field(default_factory=dict)
+    positions: dict[str, Pos] = field(default_factory=dict)
+    base_dirs: dict[str, Path] = field(default_factory=dict)
+    recipe_pos: Pos = Pos("recipe.yaml", 1, 1)
+
+    def get(self, path: str, default: Any = None) -> Any:
+        node: Any = self.values
+        for part in path.split("."):
+            if not isinstance(node, dict) or part not in node:
+                return default
+            node = node[part]
+        return node
+
+    def has(self, path: str) -> bool:
+        return self.get(path, _MISSING) is not _MISSING
+
+    def set(self, path: str, value: Any, source: str) -> None:
+        parts = path.split(".")
+        node = self.values
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
+        self.provenance[path] = source
+
+    def default(self, path: str, value: Any, source: str) -> None:
+        if not self.has(path):
+            self.set(path, value, source)
+
+    def drop(self, path: str) -> None:
+        parts = path.split(".")
+        node = self.values
+        for part in parts[:-1]:
+            node = node.get(part, {})
+        node.pop(parts[-1], None)
+        for key in [k for k in self.provenance if k == path or k.startswith(path + ".")]:
+            del self.provenance[key]
+
+    def where(self, path: str) -> Pos:
+        """Position of a value, or of its nearest ancestor the recipe wrote."""
+        parts = path.split(".")
+        while parts:
+            pos = self.positions.get(".".join(parts))
+            if pos:
+                return pos
+            parts.pop()
+        return self.recipe_pos
+
+    def source(self, path: str) -> str:
+        return self.provenance.get(path, "")
+
+
+_MISSING = object()
+
+
+def resolve(tree: Node) -> Resolved:
+    """Resolve a schema-valid merged tree into a complete recipe."""
+    r = Resolved(recipe_pos=Pos(tree.pos.path, 1, 1))
+    _collect(tree, [], r)
+    for rule in RULES:
+        rule(r, hyperparameters())
+    r.values["ftc"] = {"version": __version__, "schema_version": SCHEMA_VERSION}
+    r.provenance["ftc.version"] = r.provenance["ftc.schema_version"] = "ftc"
+    return r
+
+
+def _collect(node: Node, parts: list[str], r: Resolved) -> None:
+    """Copy the user's values in, remembering source, position and base directory."""
+    if node.kind == "map":
+        if parts:
+            r.positions[".".join(parts)] = node.key_pos or node.pos
+        for key, child in node.value.items():
+            _collect(child, parts + [key], r)
+        return
+    path = ".".join(parts)
+    r.set(path, node.plain(), node.source)
+    r.positions[path] = node.pos
+    if node.base_dir is not None:
+        r.base_dirs[path] = node.base_dir
+
+
+# --------------------------------------------------------------------------- rules
+
+
+def _t(table: dict, section: str, key: str) -> Any:
+    entry = table[section][key]
+    return entry["default"] if isinstance(entry, dict) and "default" in entry else entry
+
+
+def rule_top(r: Resolved, t: dict) -> None:
+    r.default("output_dir", t["output_dir"]["default"], "table:output")
+    r.default("backend.kind", _t(t, "backend", "kind"), "table:backend")
+
+
+def rule_model(r: Resolved, t: dict) -> None:
+    for key in ("chat_template", "trust_remote_code", "attn_implementation", "max_seq_length"):
+        r.default(f"model.{key}", _t(t, "model", key), "table:model")
+
+
+def peft_kind(r: Resolved) -> str | None:
+    """lora/qlora when adapters of that kind train, else None."""
+    kind = r.get("method.kind")
+    if kind in PEFT_KINDS:
+        return kind
+    if kind in TUNED_KINDS:
+        tuning = r.get("method.tuning")
+        return tuning if tuning in PEFT_KINDS else None
+    return None
+
+
+def rule_method(r: Resolved, t: dict) -> None:
+    kind = r.get("method.kind")
+    if kind in TUNED_KINDS:
+        r.default("method.tuning", t["tuning"]["default"], "table:tuning")
+    peft = peft_kind(r)
+    if peft:
+        _lora(r, t)
+    if peft == "qlora":
+        for key in ("bits", "quant_type", "double_quant", "compute_dtype"):
+            r.default(f"method.quantization.{key}", _t(t, "qlora", key), "table:qlora")
+    block = KIND_BLOCKS.get(kind)
+    if block and block in t:
+        for key in t[block]:
+            r.default(f"method.{block}.{key}", _t(t, block, key), f"table:{block}")
+    if kind == "reward":
+        r.default("method.reward.center_rewards_coefficient", 0.0, "table:reward")
+
+
+def _lora(r: Resolved, t: dict) -> None:
+    r.default("method.lora.r", _t(t, "lora", "r"), "table:lora")
+    if not r.has("method.lora.alpha"):
+        r.set("method.lora.alpha", 2 * r.get("method.lora.r"), "rule:alpha-follows-r")
+    for key in ("dropout", "target_modules", "bias", "use_rslora", "use_dora"):
+        r.default(f"method.lora.{key}", _t(t, "lora", key), "table:lora")
+    targets = r.get("method.lora.target_modules")
+    if isinstance(targets, str):
+        src = r.source("method.lora.target_modules")
+        r.set("method.lora.target_modules", list(t["target_module_sets"][targets]),
+              f"{src} ({targets})")
+
+
+def lr_key(r: Resolved) -> str:
+    kind = r.get("method.kind")
+    if kind in ("dpo", "reward", "rlhf"):
+        return f"{kind}-{'full' if r.get('method.tuning') == 'full' else 'lora'}"
+    if kind == "distill":
+        return r.get("method.tuning", "lora")
+    return kind
+
+
+def rule_training(r: Resolved, t: dict) -> None:
+    key = lr_key(r)
+    r.default("training.learning_rate", t["learning_rate"][key]["default"], "table:learning_rate")
+    if peft_kind(r) == "qlora":
+        r.default("training.gradient_checkpointing", _t(t, "qlora", "gradient_checkpointing"),
+                  "table:qlora")
+    for name in ("epochs", "batch_size", "warmup_ratio", "scheduler", "weight_decay",
+                 "max_grad_norm", "optimizer", "gradient_checkpointing", "seed", "logging_steps"):
+        r.default(f"training.{name}", _t(t, "training", name), "table:training")
+    for group in ("eval", "save", "early_stopping"):
+        for name, value in t["training"][group].items():
+            r.default(f"training.{group}.{name}", value, "table:training")
+
+
+def rule_hardware(r: Resolved, t: dict) -> None:
+    for key in ("accelerator", "gpus", "nodes", "offload", "fit", "launcher"):
+        r.default(f"hardware.{key}", _t(t, "hardware", key), "table:hardware")
+    world = r.get("hardware.gpus") * r.get("hardware.nodes")
+    r.set("hardware.world_size", world, "rule:world-size")
+    strategy = r.get("hardware.strategy", "auto")
+    if strategy == "auto":
+        r.set("hardware.strategy", _auto_strategy(r, world), "rule:strategy-auto")
+    if r.get("hardware.strategy") == "fsdp":
+        for key, value in t["hardware"]["fsdp"].items():
+            r.default(f"hardware.fsdp.{key}", value, "table:hardware")
+
+
+def _auto_strategy(r: Resolved, world: int) -> str:
+    """One process: none. Adapters: DDP (the frozen base fits). Full weights: ZeRO-2/3."""
+    if world == 1:
+        return "none"
+    trains_all = r.get("method.kind") == "full" or (
+        r.get("method.kind") in TUNED_KINDS and r.get("method.tuning") == "full")
+    if not trains_all:
+        return "ddp"
+    return "zero3" if r.get("hardware.nodes", 1) > 1 else "zero2"
+
+
+def rule_precision(r: Resolved, t: dict) -> None:
+    if r.get("training.precision", "auto") == "auto":
+        value = "bf16" if r.get("hardware.accelerator") == "gpu" else "fp32"
+        r.set("training.precision", value, "rule:precision-auto")
+    if r.get("model.dtype", "auto") == "auto":
+        r.set("model.dtype", r.get("training.precision"), "rule:dtype-follows-precision")
+
+
+def rule_batch_split(r: Resolved, t: dict) -> None:
+    """micro x accumulation x world = effective batch; fill whichever part is missing."""
+    world = r.get("hardware.world_size")
+    micro, accum = r.get("training.micro_batch_size"), r.get("training.gradient_accumulation")
+    if micro and accum:
+        if r.provenance.get("training.batch_size") == "table:training":
+            r.set("training.batch_size", micro * accum * world, "rule:batch-from-parts")
+        return
+    batch, how = r.get("training.batch_size"), "rule:batch-split"
+    if micro:
+        r.set("training.gradient_accumulation", max(1, batch // (micro * world)), how)
+    elif accum:
+        r.set("training.micro_batch_size", max(1, batch // (accum * world)), how)
+    else:
+        per_device = max(1, batch // world)
+        cap = t["training"]["max_micro_batch_size"]
+        micro = max(d for d in range(1, min(cap, per_device) + 1) if per_device % d == 0)
+        r.set("training.micro_batch_size", micro, "rule:batch-split")
+        r.set("training.gradient_accumulation", per_device // micro, "rule:batch-split")
+
+
+def rule_data(r: Resolved, t: dict) -> None:
+    for key in ("train", "validation", "test"):
+        value = r.get(f"data.{key}")
+        if isinstance(value, str):
+            r.set(f"data.{key}", [value], r.source(f"data.{key}"))
+    r.default("data.format", _t(t, "data", "format"), "table:data")
+    if r.get("data.format") == "auto":
+        detected = detect_format(r.get("data.train"), r.base_dirs.get("data.train"))
+        if detected:
+            r.set("data.format", detected, "rule:format-detected")
+    if not r.has("data.validation") and not r.has("data.test"):
+        for key, value in t["data"]["split"].items():
+            r.default(f"data.split.{key}", value, "table:data")
+    for group in ("dedup", "balance"):
+        for key, value in t["data"][group].items():
+            r.default(f"data.{group}.{key}", value, "table:data")
+    r.default("data.length_policy", _t(t, "data", "length_policy"), "table:data")
+    r.default("data.packing", _t(t, "data", "packing"), "table:data")
+
+
+def detect_format(files: list | None, base_dir: Path | None) -> str | None:
+    """Format from the keys of the first record of the first JSONL file, if it is here."""
+    if not files or base_dir is None or not str(files[0]).endswith(".jsonl"):
+        return None
+    path = base_dir / files[0]
+    try:
+        with open(path, encoding="utf-8") as fh:
+            for line in fh:
+                if line.strip():
+                    return format_of(json.loads(line))
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+def format_of(record: Any) -> str | None:
+    if not isinstance(record, dict):
+        return None
+    keys = set(record)
+    if {"prompt", "chosen", "rejected"} <= keys or {"chosen", "rejected"} <= keys:
+        return "preference"
+    if "messages" in keys:
+        return "messages"
+    if {"prompt", "completion"} <= keys:
+        return "completion"
+    return None
+
+
+def rule_export_logging(r: Resolved, t: dict) -> None:
+    for key in ("merge_adapters", "formats", "gguf_quantization", "model_card"):
+        r.default(f"export.{key}", _t(t, "export", key), "table:export")
+    r.default("logging.report_to", _t(t, "logging", "report_to"), "table:logging")
+
+
+def rule_paths(r: Resolved, t: dict) -> None:
+    """Local paths become absolute (relative to the file that named them); hub ids stay."""
+    for path in PATH_KEYS:
+        value = r.get(path)
+        if value is None:
+            continue
+        base = r.base_dirs.get(path, Path.cwd())
+        if path.startswith("data."):
+            new = [data_ref(base, v) for v in value]
+        elif path in ("model.base", "model.tokenizer", "method.distill.teacher",
+                      "method.rlhf.reward_model"):
+            new = local_or_hub(base, value)
+        else:
+            new = [_abs(base, v) for v in value] if isinstance(value, list) else _abs(base, value)
+        if new != value:
+            r.set(path, new, r.source(path))
+    for item in r.get("method.adapter.adapters") or []:
+        base = r.base_dirs.get("method.adapter.adapters", Path.cwd())
+        for key in ("train", "validation"):
+            if key in item:
+                files = item[key] if isinstance(item[key], list) else [item[key]]
+                item[key] = [_abs(base, f) for f in files]
+
+
+def _abs(base: Path, value: str) -> str:
+    return str((base / Path(value).expanduser()).resolve())
+
+
+def is_hub_id(value: str) -> bool:
+    return not value.startswith((".", "/", "~")) and value.count("/") <= 1
+
+
+DATA_SUFFIXES = (".jsonl", ".json", ".csv", ".parquet", ".txt")
+
+
+def data_ref(base: Path, value: str) -> str:
+    """A data file: absolute path for anything file-like, else a hub dataset id."""
+    candidate = base / Path(value).expanduser()
+    if candidate.exists() or value.endswith(DATA_SUFFIXES) or not is_hub_id(value):
+        return str(candidate.resolve())
+    return value
+
+
+def local_or_hub(base: Path, value: str) -> str:
+    """A model reference: absolute path when it names a local directory, else a hub id."""
+    candidate = base / Path(value).expanduser()
+    if candidate.exists() or not is_hub_id(value):
+        return str(candidate.resolve())
+    return value
+
+
+RULES = [rule_top, rule_model, rule_method, rule_training, rule_hardware, rule_precision,
+         rule_batch_split, rule_data, rule_export_logging, rule_paths]
