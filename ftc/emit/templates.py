@@ -49,6 +49,13 @@ def slurm_sbatch(values: dict, lock: dict) -> str:
                                          "EXTRA_SBATCH": extra})
 
 
+def _training_line(tr: dict, hw: dict) -> str:
+    length = f"{tr['max_steps']} steps" if tr.get("max_steps") else f"{tr['epochs']} epochs"
+    return (f"{length}, lr {tr['learning_rate']:g}, batch {tr['batch_size']} = "
+            f"{tr['micro_batch_size']} x {tr['gradient_accumulation']} x {hw['world_size']}, "
+            f"{tr['precision']}")
+
+
 def bundle_readme(values: dict, lock: dict) -> str:
     m, tr, hw, data = lock["method"], lock["training"], lock["hardware"], lock["data"]
     kind = distributed_type(values)
@@ -59,9 +66,7 @@ def bundle_readme(values: dict, lock: dict) -> str:
         "METHOD": m["kind"] + (f" (r={m['lora']['r']}, alpha={m['lora']['alpha']})"
                                if "lora" in m else ""),
         "DATA": ", ".join(f"`{f}`" for f in data["train"]) + f" ({data['format']})",
-        "TRAINING": f"{tr.get('max_steps') or tr['epochs']} {'steps' if tr.get('max_steps') else 'epochs'}, "
-                    f"lr {tr['learning_rate']:g}, batch {tr['batch_size']} = {tr['micro_batch_size']} "
-                    f"x {tr['gradient_accumulation']} x {hw['world_size']}, {tr['precision']}",
+        "TRAINING": _training_line(tr, hw),
         "HARDWARE": summary(lock).split(", ", 1)[1],
         "DISTRIBUTED": kind,
         "DS_ROW": "| deepspeed.json | DeepSpeed ZeRO config |\n" if kind == "DEEPSPEED" else "",
