@@ -1,0 +1,95 @@
+"""`ftc init-tiny-model DIR`: make the tiny local model the quickstart trains."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from ftc.diagnostics import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
+
+NAME = "init-tiny-model"
+HELP = "Build a tiny Llama + tokenizer (no download) that loads with from_pretrained."
+EPILOG = """\
+example:
+  ftc init-tiny-model models/tiny-llama
+      2 layers, hidden 128, a 1024-token byte-level BPE tokenizer trained on the
+      quickstart's ticket data, ChatML chat template; about 0.5M parameters.
+  ftc init-tiny-model models/tiny-4l --layers 4 --hidden-size 64 --data my.jsonl
+      train the tokenizer on your own JSONL (messages or prompt/completion)
+"""
+
+
+def register(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("dir", type=Path, help="output directory (replaced when --force)")
+    parser.add_argument("--hidden-size", type=int, default=128, choices=range(64, 129, 32),
+                        metavar="{64,96,128}")
+    parser.add_argument("--layers", type=int, default=2, choices=range(1, 5), metavar="{1..4}")
+    parser.add_argument("--vocab-size", type=int, default=1024)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--data", type=Path, action="append", default=[],
+                        help="JSONL file(s) to train the tokenizer on (default: the ticket data)")
+    parser.add_argument("--force", action="store_true", help="replace an existing directory")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ftc.runtime import example_data
+
+    if args.dir.exists() and any(args.dir.iterdir()) and not args.force:
+        if (args.dir / "config.json").is_file():
+            print(f"ftc: {args.dir} already holds a model (use --force to rebuild it)")
+            return EXIT_OK
+        sys.stderr.write(f"{args.dir}:1:1: error: FTC520 directory exists and is not empty\n"
+                         "  hint: choose another directory or pass --force\n")
+        return EXIT_USAGE
+    try:
+        texts = list(_texts(args.data)) if args.data else list(
+            example_data.texts(example_data.default_splits()["train"]))
+    except _BadData as exc:
+        sys.stderr.write(f"{exc}\n")
+        return EXIT_PROBLEMS
+
+    from ftc.runtime.tiny_model import TinySpec, init_tiny_model
+
+    heads = args.hidden_size // 32
+    ffn = (args.hidden_size * 8 // 3 + 7) // 8 * 8  # Llama's 8/3 ratio, multiple of 8
+    spec = TinySpec(hidden_size=args.hidden_size, layers=args.layers, heads=heads,
+                    kv_heads=max(1, heads // 2), intermediate_size=ffn,
+                    vocab_size=args.vocab_size, seed=args.seed)
+    out = init_tiny_model(args.dir, texts, spec)
+    print(f"ftc: wrote a tiny Llama ({spec.layers} layers, hidden {spec.hidden_size}, "
+          f"vocab {spec.vocab_size}) to {out}")
+    return EXIT_OK
+
+
+class _BadData(Exception):
+    pass
+
+
+def _texts(paths: list[Path]):
+    """Every string value of every record (messages contents, prompt, completion)."""
+    for path in paths:
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            raise _BadData(f"{path}:1:1: error: FTC502 cannot read data file: "
+                           f"{exc.strerror or exc}") from None
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                yield from _strings(json.loads(line))
+            except ValueError as exc:
+                raise _BadData(f"{path}:{number}:1: error: FTC503 not a JSON line: {exc}") from None
+
+
+def _strings(value):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _strings(v)
