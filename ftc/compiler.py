@@ -17,7 +17,7 @@ from ftc.emit.bundle import bundle_files, write_bundle_files
 from ftc.lint_rules import run_rules
 from ftc.loader import SOURCE_SET, apply_override, load_recipe_tree, parse_override
 from ftc.resolve import Resolved, resolve
-from ftc.validate import known_keys, subschema, validate_tree
+from ftc.validate import is_abstract, known_keys, subschema, validate_tree
 
 
 @dataclass
@@ -26,6 +26,7 @@ class Compiled:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     resolved: Resolved | None = None
     usage_error: bool = False  # a bad --set: exit 2, not 1
+    abstract: bool = False  # a base recipe: checked, never compiled
 
     @property
     def ok(self) -> bool:
@@ -56,7 +57,8 @@ def compile_recipe(recipe_path: str | Path, overrides: Sequence[str] = (),
         result.usage_error = any(d.path == SOURCE_SET for d in exc.diagnostics)
         return result
     result.diagnostics = validate_tree(tree)
-    if result.diagnostics:
+    if result.diagnostics or is_abstract(tree):
+        result.abstract = is_abstract(tree)
         return result
     result.resolved = resolve(tree)
     result.diagnostics = run_rules(result.resolved, set(ignore))

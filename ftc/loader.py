@@ -208,10 +208,12 @@ def display_path(path: Path) -> str:
 
 def load_recipe_tree(path: Path, display: str | None = None) -> Node:
     """Load a recipe and everything it extends, merged; values keep their sources."""
-    return _load_chain(Path(path), display or str(path), [], SOURCE_USER)
+    top_dir = Path(path).resolve().parent
+    return _load_chain(Path(path), display or str(path), [], SOURCE_USER, top_dir)
 
 
-def _load_chain(path: Path, display: str, stack: list[Path], source: str) -> Node:
+def _load_chain(path: Path, display: str, stack: list[Path], source: str,
+                top_dir: Path) -> Node:
     real = path.resolve()
     tree = parse(read_text(path, display), display, source, base_dir=real.parent)
     if tree.kind != "map":
@@ -234,7 +236,9 @@ def _load_chain(path: Path, display: str, stack: list[Path], source: str) -> Nod
         raise _err(display, ext.pos.line, ext.pos.col, "FTC007",
                    f"extends file not found: {ext.value}",
                    "the path is relative to the file that extends it")
-    base = _load_chain(base_path, base_display, chain, f"extends:{base_display}")
+    label = os.path.relpath(base_path.resolve(), top_dir)  # stable across machines
+    base = _load_chain(base_path, base_display, chain, f"extends:{label}", top_dir)
+    base.value.pop("abstract", None)  # being a base is not inherited
     return merge(base, tree)
 
 

@@ -57,9 +57,17 @@ def known_keys(parts: list[str]) -> list[str]:
 def validate_tree(tree: Node) -> list[Diagnostic]:
     """All schema problems of a merged recipe tree, each at its own position."""
     out: list[Diagnostic] = []
+    abstract = is_abstract(tree)
     for error in _validator().iter_errors(tree.plain()):
+        if abstract and error.validator == "required":
+            continue
         out.extend(_diagnose(error, tree))
     return out
+
+
+def is_abstract(tree: Node) -> bool:
+    flag = tree.get("abstract")
+    return bool(flag is not None and flag.value is True)
 
 
 def _diagnose(error, tree: Node) -> list[Diagnostic]:

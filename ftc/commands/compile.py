@@ -35,6 +35,10 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write(render(result.diagnostics, args.format) + "\n")
     if result.usage_error:
         return EXIT_USAGE
+    if result.abstract:
+        sys.stderr.write(f"ftc compile: {args.recipe} is abstract (a base for extends:); "
+                         "compile a recipe that extends it\n")
+        return EXIT_PROBLEMS
     if not result.ok:
         sys.stderr.write("ftc compile: errors found; no bundle written\n")
         return EXIT_PROBLEMS

@@ -46,6 +46,9 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write(render(result.diagnostics, "text") + "\n")
     if result.usage_error:
         return EXIT_USAGE
+    if result.abstract:
+        sys.stderr.write(f"ftc explain: {args.recipe} is abstract (a base for extends:); "
+                         "explain a recipe that extends it\n")
     if not result.ok:
         return EXIT_PROBLEMS
     table = [r for r in rows(result.values, result.provenance) if not r["path"].startswith("ftc.")]

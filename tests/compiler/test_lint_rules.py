@@ -1,0 +1,102 @@
+"""Each lint rule fires on the mistake it names, and only there."""
+
+from __future__ import annotations
+
+import pytest
+
+from ftc.compiler import compile_recipe
+from ftc.lint_rules import REGISTRY
+
+CASES = [
+    ("FTC101", ["training.learning_rate=1e-3"]),
+    ("FTC102", ["training.epochs=8"]),
+    ("FTC103", ["method.lora.alpha=8"]),
+    ("FTC104", ["method.lora.r=128"]),
+    ("FTC105", ["training.warmup_ratio=0.3"]),
+    ("FTC106", ["data.split={train: 0.9, validation: 0, test: 0.1}"]),
+    ("FTC107", ["model.trust_remote_code=true"]),
+    ("FTC108", ["hardware.strategy=zero2", "hardware.fsdp={sharding: full_shard}",
+                "hardware.gpus=2"]),
+    ("FTC109", ["method.kind=qlora", "method.quantization.compute_dtype=fp32"]),
+    ("FTC110", ["hardware.gpus=3"]),
+    ("FTC110", ["training.micro_batch_size=3", "training.gradient_accumulation=2",
+                "training.batch_size=16"]),
+    ("FTC111", ["hardware.accelerator=cpu", "training.precision=fp16"]),
+    ("FTC112", ["method.dpo={beta: 0.2}"]),
+    ("FTC113", ["method.kind=full", "training.learning_rate=2e-4"]),
+    ("FTC114", ["method.kind=qlora", "hardware.gpus=2", "hardware.strategy=zero3"]),
+    ("FTC115", ["method.kind=dpo", "data.packing=true", "data.format=preference"]),
+    ("FTC116", ["training.early_stopping.enabled=true", "training.save.every=75"]),
+    ("FTC117", ["method.kind=distill"]),
+    ("FTC118", ["method.kind=dpo"]),
+    ("FTC119", ["data.split={train: 0.8, validation: 0.3, test: 0.1}"]),
+    ("FTC120", ["data.train=missing.jsonl"]),
+    ("FTC121", ["hardware.offload=optimizer"]),
+    ("FTC122", ["training.max_steps=100"]),
+    ("FTC123", ["method.kind=prefix", "method.quantization={bits: 4}"]),
+    ("FTC124", ["hardware.accelerator=cpu", "hardware.gpus=2", "hardware.strategy=zero3"]),
+    ("FTC125", ["hardware.gpu=T4", "training.precision=bf16"]),
+]
+
+
+def rules_for(recipe, overrides):
+    result = compile_recipe(recipe, overrides)
+    assert result.resolved is not None, result.diagnostics
+    return [d.rule for d in result.diagnostics]
+
+
+def test_the_base_recipe_is_clean(recipe):
+    assert rules_for(recipe, []) == []
+
+
+@pytest.mark.parametrize("rule,overrides", CASES, ids=[f"{r}-{i}" for i, (r, _) in
+                                                       enumerate(CASES)])
+def test_rule_fires(recipe, rule, overrides):
+    assert rule in rules_for(recipe, overrides)
+
+
+def test_every_registered_rule_has_a_case():
+    assert set(REGISTRY) == {rule for rule, _ in CASES}
+
+
+def test_rule_points_at_the_value(recipe):
+    result = compile_recipe(recipe, ["training.epochs=9"])
+    d = next(d for d in result.diagnostics if d.rule == "FTC102")
+    assert (d.line, d.col) == (1, 17) and d.path == "--set"  # the value after '='
+
+    text = recipe.read_text().replace("epochs: 3", "epochs: 9")
+    recipe.write_text(text)
+    d = next(d for d in compile_recipe(recipe).diagnostics if d.rule == "FTC102")
+    assert (d.line, d.col) == (11, 11)
+
+
+def test_warnings_pass_unless_strict(recipe, ftc):
+    recipe.write_text(recipe.read_text().replace("epochs: 3", "epochs: 9"))
+    code, out, _ = ftc("lint", recipe)
+    assert code == 0 and "warning: FTC102" in out
+    assert ftc("lint", "--strict", recipe)[0] == 1
+    assert ftc("lint", "--strict", "--ignore", "FTC102", recipe)[0] == 0
+
+
+def test_recipe_can_ignore_a_rule(recipe):
+    text = recipe.read_text().replace("epochs: 3", "epochs: 9") + "lint: {ignore: [FTC102]}\n"
+    recipe.write_text(text)
+    assert rules_for(recipe, []) == []
+
+
+def test_errors_block_compile(recipe, ftc, tmp_path):
+    out_dir = tmp_path / "bundle"
+    code, _, err = ftc("compile", recipe, "--set", "hardware.gpus=3", "-o", out_dir)
+    assert code == 1 and "FTC110" in err and "no bundle written" in err
+    assert not out_dir.exists()
+
+
+def test_list_rules(ftc):
+    code, out, _ = ftc("lint", "--list-rules")
+    assert code == 0 and len(out.splitlines()) == len(REGISTRY)
+
+
+def test_usage_errors_exit_2(ftc):
+    assert ftc("lint")[0] == 2
+    assert ftc("lint", "--format", "xml", "r.yaml")[0] == 2
+    assert ftc("frobnicate")[0] == 2
