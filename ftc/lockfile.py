@@ -65,11 +65,27 @@ def render_lock(values: dict, provenance: dict[str, str], header: list[str]) -> 
     return "\n".join(lines) + "\n"
 
 
+def schema_order(node: dict, schema: dict) -> list[str]:
+    """Keys of `node` in the order the schema lists them (unknown keys last, sorted)."""
+    order = {k: i for i, k in enumerate(schema.get("properties", {}))}
+    return sorted(node, key=lambda k: (order.get(k, len(order)), k))
+
+
+def leaves(values: dict, schema: dict | None = None, prefix: str = ""):
+    """(dotted path, value) for every leaf, in schema order."""
+    schema = load_schema() if schema is None else schema
+    for key in schema_order(values, schema):
+        value, sub = values[key], schema.get("properties", {}).get(key, {})
+        if isinstance(value, dict):
+            yield from leaves(value, sub, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}", value
+
+
 def _emit(node: dict, prov: dict, parts: list[str], schema: dict, depth: int,
           lines: list[str]) -> None:
     props = schema.get("properties", {})
-    order = {k: i for i, k in enumerate(props)}
-    for key in sorted(node, key=lambda k: (order.get(k, len(order)), k)):
+    for key in schema_order(node, schema):
         value = node[key]
         path = parts + [key]
         pad = "  " * depth

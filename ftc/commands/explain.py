@@ -8,7 +8,7 @@ import sys
 
 from ftc.compiler import compile_recipe
 from ftc.diagnostics import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, render
-from ftc.lockfile import scalar
+from ftc.lockfile import leaves, scalar
 
 NAME = "explain"
 HELP = "show every resolved value with its source (user, extends, --set, table, rule)"
@@ -29,15 +29,10 @@ def register(p: argparse.ArgumentParser) -> None:
                    metavar="KEY.PATH=VALUE", help="override a value (repeatable)")
 
 
-def rows(values: dict, provenance: dict[str, str], prefix: str = "") -> list[dict]:
-    out = []
-    for key, value in values.items():
-        path = f"{prefix}{key}"
-        if isinstance(value, dict):
-            out += rows(value, provenance, path + ".")
-        else:
-            out.append({"path": path, "value": value, "source": provenance.get(path, "")})
-    return out
+def rows(values: dict, provenance: dict[str, str]) -> list[dict]:
+    """One row per resolved leaf, in the order the schema lists the keys."""
+    return [{"path": path, "value": value, "source": provenance.get(path, "")}
+            for path, value in leaves(values)]
 
 
 def run(args: argparse.Namespace) -> int:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from importlib import metadata
 from pathlib import Path
 
 from ftc import SCHEMA_VERSION, __version__
@@ -24,6 +23,8 @@ def sha256_bytes(data: bytes) -> str:
 
 def package_pins() -> list[str]:
     """The runtime requirements ftc was released with (from its own metadata)."""
+    from importlib import metadata  # 35 ms; only needed when writing a bundle
+
     try:
         reqs = metadata.requires("ftc") or []
     except metadata.PackageNotFoundError:

@@ -1,0 +1,1 @@
+"""Speed, memory and accuracy benchmarks; `make bench` runs them all."""
