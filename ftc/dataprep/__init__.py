@@ -1,0 +1,15 @@
+"""Training data: check, clean, deduplicate, split and report, with nothing silently lost.
+
+`prepare_for_run(lock, lock_dir, out_dir)` is what the runtime calls;
+`check_files(...)` backs `ftc data check`; `export_for_provider(...)` backs
+`ftc data export`.  Importing this package is cheap: numpy, datasketch,
+pyarrow, datasets and transformers are imported inside the functions that
+need them.
+"""
+
+from __future__ import annotations
+
+from ftc.dataprep.prepare import PreparedSplits, prepare_for_run
+from ftc.dataprep.settings import DataSettings
+
+__all__ = ["DataSettings", "PreparedSplits", "prepare_for_run"]

@@ -1,0 +1,115 @@
+"""`prepare_for_run`: the runtime's entry into the data pipeline.
+
+Reads the lock's data section, runs the pipeline in prepare mode and writes
+out_dir/{train,validation,test}.jsonl, report.json and rejected.jsonl.  The
+files are written into a sibling temporary directory that replaces out_dir in
+one rename, so a failure leaves the previous out_dir (or none), never half of
+a new one.  Same lock and inputs, same bytes: output order follows input
+order, JSON is written with fixed key order, and nothing time- or
+machine-dependent goes into the files.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from ftc.dataprep.pipeline import PipelineResult, run_pipeline
+from ftc.dataprep.settings import DataSettings, data_paths
+from ftc.dataprep.split import SPLITS
+from ftc.diagnostics import FtcError
+
+# Repeated warnings are shown this many times, then counted (check lists them all).
+SHOWN_PER_RULE = 3
+
+
+@dataclass
+class PreparedSplits:
+    train: Path
+    validation: Path | None
+    test: Path | None
+    format: str
+    report: dict
+    diagnostics: list  # warnings that did not stop the preparation
+
+
+def prepare_for_run(lock: dict, lock_dir: Path, out_dir: Path,
+                    origin: str | None = None) -> PreparedSplits:
+    """Check, clean, dedup and split the lock's data into out_dir.
+
+    Raises FtcError (with every error diagnostic) when the data has errors;
+    then nothing is written.  `origin` names the recipe or lock in findings
+    that belong to no data line (default: lock_dir/recipe.lock.yaml).
+    """
+    lock_dir = Path(lock_dir)
+    settings = DataSettings.from_lock(lock, lock_dir)
+    data = lock.get("data") or {}
+    inputs = {"train": data_paths(data.get("train"), lock_dir)}
+    for name in ("validation", "test"):
+        if data.get(name):
+            inputs[name] = data_paths(data.get(name), lock_dir)
+    origin = origin or str(lock_dir / "recipe.lock.yaml")
+    result = run_pipeline(inputs, settings, prepare=True, origin=origin)
+    errors = [d for d in result.diagnostics if d.is_error]
+    if errors:
+        raise FtcError(errors)
+    warnings = summarize(result.diagnostics)
+    write_outputs(result, Path(out_dir))
+    out_dir = Path(out_dir)
+    paths = {name: (out_dir / f"{name}.jsonl" if name in result.splits else None)
+             for name in SPLITS}
+    return PreparedSplits(paths["train"], paths["validation"], paths["test"],
+                          result.format or "auto", result.report, warnings)
+
+
+def summarize(diagnostics: list, shown: int = SHOWN_PER_RULE) -> list:
+    """Warnings grouped by rule: the first `shown` of each, then one counting the rest."""
+    from ftc.diagnostics import Diagnostic, sort_key
+
+    out, seen = [], {}
+    for d in sorted(diagnostics, key=sort_key):
+        seen[d.rule] = seen.get(d.rule, 0) + 1
+        if seen[d.rule] <= shown:
+            out.append(d)
+    for rule, count in seen.items():
+        if count > shown:
+            first = next(d for d in out if d.rule == rule)
+            out.append(Diagnostic(first.path, first.line, first.col, first.severity, rule,
+                                  f"... and {count - shown} more like this "
+                                  "(`ftc data check` lists them all)"))
+    return out
+
+
+def _dump(obj: object) -> str:
+    return json.dumps(obj, ensure_ascii=False)
+
+
+def write_outputs(result: PipelineResult, out_dir: Path) -> None:
+    """Write the splits, report and rejected rows; replace out_dir atomically."""
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        for name, items in result.splits.items():
+            with (tmp / f"{name}.jsonl").open("w", encoding="utf-8", newline="\n") as fh:
+                for ex in items:
+                    fh.write(_dump(ex.data) + "\n")
+        with (tmp / "rejected.jsonl").open("w", encoding="utf-8", newline="\n") as fh:
+            for entry in result.rejected:
+                fh.write(_dump(entry) + "\n")
+        (tmp / "report.json").write_text(
+            json.dumps(result.report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        os.chmod(tmp, 0o755)
+        old = None
+        if out_dir.exists():
+            old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
+            os.replace(out_dir, old)
+        os.replace(tmp, out_dir)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise

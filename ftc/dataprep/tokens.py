@@ -1,0 +1,103 @@
+"""Token lengths with the model's own tokenizer.
+
+The tokenizer is loaded lazily with transformers' AutoTokenizer: a local
+directory directly, a hub id only from the local cache (no downloads during a
+data check).  When none can be loaded the caller reports why and skips token
+checks instead of guessing.  Messages are measured through the tokenizer's chat
+template when it has one, since that is the sequence the trainer sees.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+from ftc.dataprep.formats import COMPLETION, MESSAGES, PREFERENCE
+
+_BATCH = 512
+
+
+def load_tokenizer(name_or_path: str | None, base_dir: Path | None = None):
+    """(tokenizer, None) or (None, reason it could not be loaded)."""
+    if not name_or_path:
+        return None, "no tokenizer given (model.base / --model)"
+    local = Path(name_or_path)
+    if not local.is_absolute() and base_dir is not None:
+        local = base_dir / local
+    try:
+        from transformers import AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()
+        if local.is_dir():
+            return AutoTokenizer.from_pretrained(str(local), trust_remote_code=False), None
+        return AutoTokenizer.from_pretrained(name_or_path, local_files_only=True,
+                                             trust_remote_code=False), None
+    except Exception as exc:  # any load failure means "no token counts", said plainly
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        return None, f"tokenizer {name_or_path!r} could not be loaded: {first[:200]}"
+
+
+def _plain(messages: list[dict]) -> str:
+    return "".join(f"{m['role']}: {m['content']}\n" for m in messages)
+
+
+def _as_messages(item, role: str) -> list[dict]:
+    return item if isinstance(item, list) else [{"role": role, "content": item}]
+
+
+def _sequences(example: dict, fmt: str, chat: bool) -> list:
+    """The text(s) whose length bounds the example: one, or two for preference pairs."""
+    if fmt == MESSAGES:
+        return [example["messages"]]
+    if fmt == COMPLETION:
+        if chat and isinstance(example["prompt"], list):
+            return [example["prompt"] + _as_messages(example["completion"], "assistant")]
+        return [str(example["prompt"]) + str(example["completion"])]
+    assert fmt == PREFERENCE
+    seqs = []
+    for key in ("chosen", "rejected"):
+        if isinstance(example["prompt"], list) or isinstance(example[key], list):
+            seqs.append(_as_messages(example["prompt"], "user")
+                        + _as_messages(example[key], "assistant"))
+        else:
+            seqs.append(example["prompt"] + example[key])
+    return seqs
+
+
+def count_tokens(tokenizer, examples: Sequence[dict], fmt: str) -> tuple[list[int], str]:
+    """Tokens per example (the longer side of a preference pair) and how they were counted."""
+    chat = bool(getattr(tokenizer, "chat_template", None))
+    method = "chat template" if chat else "plain text (the tokenizer has no chat template)"
+    flat: list[str] = []
+    owner: list[int] = []
+    for index, example in enumerate(examples):
+        for seq in _sequences(example, fmt, chat):
+            if isinstance(seq, list):
+                seq = (tokenizer.apply_chat_template(seq, tokenize=False) if chat
+                       else _plain(seq))
+            flat.append(seq)
+            owner.append(index)
+    counts = [0] * len(examples)
+    for start in range(0, len(flat), _BATCH):
+        batch = flat[start:start + _BATCH]
+        ids = tokenizer(batch, add_special_tokens=not chat)["input_ids"]
+        for offset, seq_ids in enumerate(ids):
+            i = owner[start + offset]
+            counts[i] = max(counts[i], len(seq_ids))
+    return counts, method
+
+
+def percentiles(values: Sequence[int]) -> dict:
+    """min/p50/p90/p95/p99/max/mean/total of token counts (nearest-rank percentiles)."""
+    if not values:
+        return {}
+    ordered = sorted(values)
+
+    def rank(q: float) -> int:
+        return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+
+    return {"min": ordered[0], "p50": rank(0.5), "p90": rank(0.9), "p95": rank(0.95),
+            "p99": rank(0.99), "max": ordered[-1],
+            "mean": round(sum(ordered) / len(ordered), 1), "total": sum(ordered)}
