@@ -108,7 +108,7 @@ def parse(text: str, display: str, source: str = SOURCE_USER, line_offset: int =
           col_offset: int = 0, base_dir: Path | None = None) -> Node:
     """Parse YAML text into a Node tree; raises FtcError with the position of any problem."""
     try:
-        root = YAML(typ="rt").compose(text)
+        root = YAML(typ="safe").compose(text)  # C parser (ruamel.yaml.clib) when present
     except YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
