@@ -35,24 +35,38 @@ _REFUSAL = re.compile(
 def label_counts(labels: Sequence[str | None], task: str | None) -> Counter | None:
     """Class counts when the data is classification-like, else None.
 
-    Classification-like: the recipe says task: classification, or (no task
-    given) the responses are a small set of short strings, each repeated.
+    Classification-like: a small set of short responses, each repeated (or the
+    first lines of the responses, for answers like "Category: x\nReply: ...").
+    The recipe's task decides: classification always looks for labels, another
+    task never does, no task lets the data decide.
     """
-    present = [label.strip() for label in labels if label is not None]
-    if not present or len(present) != len(labels):
+    if task is not None and task != "classification":
         return None
-    counts = Counter(present)
-    if task == "classification":
-        return counts
-    if task is not None:
+    if not labels or any(label is None for label in labels):
         return None
-    if not 2 <= len(counts) <= MAX_CLASSES or len(present) < 20:
+    for key in (str.strip, _first_line):
+        counts = Counter(key(label) for label in labels)
+        if _looks_like_classes(counts, len(labels)):
+            return counts
+    return None
+
+
+def label_of(response: str | None, counts: Counter | None) -> str | None:
+    """The class of one response, in the keys `label_counts` returned."""
+    if response is None or not counts:
         return None
-    if len(counts) * MIN_ROWS_PER_CLASS > len(present):
-        return None
-    if max(len(label) for label in counts) > MAX_LABEL_CHARS:
-        return None
-    return counts
+    whole = response.strip()
+    return whole if whole in counts else _first_line(response)
+
+
+def _first_line(text: str) -> str:
+    return text.strip().split("\n", 1)[0].strip()
+
+
+def _looks_like_classes(counts: Counter, rows: int) -> bool:
+    return (2 <= len(counts) <= MAX_CLASSES and rows >= 20
+            and len(counts) * MIN_ROWS_PER_CLASS <= rows
+            and max(len(label) for label in counts) <= MAX_LABEL_CHARS)
 
 
 def imbalance(counts: Counter) -> tuple[str, int, str, int, float] | None:

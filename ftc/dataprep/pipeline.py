@@ -343,7 +343,7 @@ def _split(run: _Run, examples: dict[str, list[Example]], fmt: str, groups: dict
         return
     labels = [formats.response(ex.data, fmt) for ex in items]
     counts = guidance.label_counts(labels, run.s.task)
-    strata = [lab.strip() if counts and lab else None for lab in labels]
+    strata = [guidance.label_of(lab, counts) for lab in labels]
     group_ids = [groups.get(id(ex), id(ex)) for ex in items]
     names = assign_splits(group_ids, strata, fractions, run.s.seed)
     examples.clear()
@@ -409,7 +409,7 @@ def _advice(run: _Run, examples: dict[str, list[Example]], fmt: str) -> None:
     if worst and worst[4] > run.s.max_ratio and not run.s.class_weighting:
         big, n_big, small, n_small, ratio = worst
         first_small = next(ex for ex, lab in zip(train, labels, strict=True)
-                           if lab and lab.strip() == small)
+                           if guidance.label_of(lab, counts) == small)
         run.diags.append(problem(
             "FTC330", first_small.path, first_small.line,
             f"class imbalance {ratio:.0f}:1 (over {run.s.max_ratio:g}:1): {big!r} has {n_big} "
