@@ -25,6 +25,10 @@ def load_tokenizer(name_or_path: str | None, base_dir: Path | None = None):
     local = Path(name_or_path)
     if not local.is_absolute() and base_dir is not None:
         local = base_dir / local
+    if not local.is_dir():
+        reason = _not_cached(name_or_path)
+        if reason:
+            return None, reason
     try:
         from transformers import AutoTokenizer
         from transformers.utils import logging as hf_logging
@@ -37,6 +41,21 @@ def load_tokenizer(name_or_path: str | None, base_dir: Path | None = None):
     except Exception as exc:  # any load failure means "no token counts", said plainly
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         return None, f"tokenizer {name_or_path!r} could not be loaded: {first[:200]}"
+
+
+def _not_cached(name: str) -> str | None:
+    """Why a non-directory name cannot give a tokenizer offline (None: it is in the cache)."""
+    if name.count("/") != 1 or name.startswith((".", "/")):
+        return f"tokenizer {name!r} is not a directory"
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        cached = try_to_load_from_cache(name, "tokenizer_config.json")
+    except Exception:  # an invalid repo id, or no huggingface_hub
+        cached = None
+    if isinstance(cached, str):
+        return None
+    return f"tokenizer {name!r} is not a local directory and not in the local hub cache"
 
 
 def _plain(messages: list[dict]) -> str:
