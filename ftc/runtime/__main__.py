@@ -1,0 +1,62 @@
+"""`python -m ftc.runtime LOCK [--resume [CKPT]]`: what launch.sh starts on every process.
+
+Exit codes follow ftc: 0 trained, 1 a known problem (explained as
+`path:line:col: error: FTCnnn ...`, no traceback), 2 bad arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from ftc.diagnostics import EXIT_OK, EXIT_PROBLEMS, render
+
+QUIET_SUMMARY_ENV = "FTC_QUIET_SUMMARY"  # `ftc launch` prints the summary itself
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ftc.runtime",
+                                     description="Train from a recipe.lock.yaml.")
+    parser.add_argument("lock", help="recipe.lock.yaml (or the bundle directory)")
+    parser.add_argument("--resume", nargs="?", const="", default=None, metavar="CKPT",
+                        help="continue from the last checkpoint, or from CKPT")
+    args = parser.parse_args(argv)
+
+    from ftc.runtime.run_lock import RunFailure
+    from ftc.runtime.train import run_training
+
+    try:
+        summary = run_training(args.lock, resume=args.resume or None,
+                               resume_requested=args.resume is not None)
+    except RunFailure as failure:
+        if _is_rank_zero() or any(d.rule == "FTC509" for d in failure.diagnostics):
+            sys.stderr.write(render(failure.diagnostics, "text") + "\n")
+        _teardown(success=False)
+        return EXIT_PROBLEMS
+    _teardown(success=True)
+    if summary is not None and not os.environ.get(QUIET_SUMMARY_ENV):
+        from ftc.runtime.summary_text import format_summary
+
+        print(format_summary(summary), flush=True)
+    return EXIT_OK
+
+
+def _is_rank_zero() -> bool:
+    return os.environ.get("RANK", "0") == "0"
+
+
+def _teardown(success: bool) -> None:
+    """Barrier + destroy_process_group: without it gloo runs may SIGABRT at exit."""
+    try:
+        import torch.distributed as dist
+    except ImportError:  # pragma: no cover
+        return
+    if dist.is_available() and dist.is_initialized():
+        if success:
+            dist.barrier()
+        dist.destroy_process_group()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,105 @@
+"""What a run leaves behind while it trains: metrics.jsonl and the numbers for summary.json.
+
+One JSON line per log step (train and eval alike) is written by the main
+process only. Perplexity is added to eval logs before any logger sees them
+(see trainer.FtcSFTTrainer.log), so TensorBoard and metrics.jsonl agree.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+
+METRICS_NAME = "metrics.jsonl"
+
+
+def perplexity(loss: float) -> float:
+    return math.exp(min(loss, 50.0))  # capped: exp(50) already means "no model"
+
+
+def read_metrics(run_dir: Path) -> list[dict]:
+    path = run_dir / METRICS_NAME
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+def truncate_metrics(run_dir: Path, after_step: int) -> None:
+    """On resume: drop lines logged after the checkpoint (those steps run again)."""
+    kept = [m for m in read_metrics(run_dir) if m.get("step", 0) <= after_step]
+    path = run_dir / METRICS_NAME
+    if path.is_file():
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text("".join(json.dumps(m, sort_keys=True) + "\n" for m in kept),
+                       encoding="utf-8")
+        tmp.replace(path)
+
+
+def make_recorder(run_dir: Path):
+    """A TrainerCallback appending each log to metrics.jsonl and timing the session."""
+    from transformers import TrainerCallback
+
+    class RunRecorder(TrainerCallback):
+        def __init__(self) -> None:
+            self.path = run_dir / METRICS_NAME
+            self.started = self.ended = None
+            self.tokens_at_start = 0
+
+        def on_train_begin(self, args, state, control, **kwargs):
+            self.started = time.perf_counter()
+            self.tokens_at_start = state.num_input_tokens_seen
+
+        def on_train_end(self, args, state, control, **kwargs):
+            self.ended = time.perf_counter()
+
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if not state.is_world_process_zero or not logs:
+                return
+            record = {"step": state.global_step, **{k: _plain(v) for k, v in logs.items()}}
+            with self.path.open("a", encoding="utf-8") as fh:
+                fh.write(json.dumps(record, sort_keys=True) + "\n")
+
+        @property
+        def seconds(self) -> float:
+            if self.started is None:
+                return 0.0
+            return (self.ended or time.perf_counter()) - self.started
+
+    return RunRecorder()
+
+
+def _plain(value):
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return value
+
+
+def summarize(run_dir: Path, *, name: str, kind: str, world_size: int, outputs: dict,
+              steps: int, epoch: float | None, tokens_total: int, tokens_session: int,
+              seconds: float, examples: dict, resumed_from: str | None) -> dict:
+    """summary.json's content, from metrics.jsonl (which spans resumed sessions)."""
+    metrics = read_metrics(run_dir)
+    train = [m["loss"] for m in metrics if isinstance(m.get("loss"), (int, float))]
+    evals = [m["eval_loss"] for m in metrics if isinstance(m.get("eval_loss"), (int, float))]
+    return {
+        "name": name,
+        "method": kind,
+        "world_size": world_size,
+        "run_dir": str(run_dir),
+        "outputs": outputs,
+        "steps": steps,
+        "epochs": round(epoch, 4) if epoch is not None else None,
+        "train_loss": {"first": train[0], "last": train[-1]} if train else None,
+        "eval_loss": {"first": evals[0], "last": evals[-1]} if evals else None,
+        "eval_perplexity": {"first": perplexity(evals[0]), "last": perplexity(evals[-1])}
+        if evals else None,
+        "tokens_trained": tokens_total,
+        "train_seconds": round(seconds, 3),
+        "tokens_per_second": round(tokens_session / seconds, 1) if seconds > 0 else None,
+        "examples": examples,
+        "resumed_from": resumed_from,
+    }

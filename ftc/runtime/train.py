@@ -1,0 +1,248 @@
+"""One training run from a lock: data -> model -> TRL SFTTrainer -> run directory.
+
+Every process of an `accelerate launch` runs this. The main process picks (or,
+on --resume, finds) the run directory and tells the others; all of them train;
+the main process writes the outputs' summary. Known failures become
+diagnostics (RunFailure); the process group is torn down at the end so a
+two-process gloo run exits with the code it means.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from ftc.runtime.run_lock import RunFailure, RunLock, load_run_lock
+
+SUMMARY_NAME = "summary.json"
+RUN_INFO_ENV = "FTC_RUN_INFO_OUT"  # `ftc launch` asks where the run directory went
+
+
+def run_training(lock_path: str | Path, resume: str | None = None,
+                 resume_requested: bool = False) -> dict | None:
+    """Train; returns the summary on the main process (None on the others)."""
+    lock = load_run_lock(lock_path)
+    try:
+        return _train(lock, resume, resume_requested)
+    except RunFailure:
+        raise
+    except Exception as exc:
+        from ftc.runtime.failures import explain
+
+        diagnostics = explain(exc, lock)
+        if diagnostics:
+            raise RunFailure(diagnostics) from exc
+        raise
+
+
+def _train(lock: RunLock, resume: str | None, resume_requested: bool) -> dict | None:
+    from ftc.runtime.data_loading import load_splits, to_dataset
+
+    splits = load_splits(lock)  # data problems surface before anything heavy loads
+    _quiet_libraries()
+
+    from ftc.runtime.chat_template import apply_chat_template_setting
+    from ftc.runtime.length_policy import apply_length_policy
+    from ftc.runtime.model_loading import (
+        check_target_modules,
+        load_model,
+        load_tokenizer,
+        lora_config,
+    )
+    from ftc.runtime.run_record import make_recorder, truncate_metrics
+    from ftc.runtime.training_args import sft_config
+
+    tokenizer = load_tokenizer(lock)
+    if splits.format == "messages":
+        apply_chat_template_setting(lock, tokenizer)
+    too_long = apply_length_policy(lock, splits, tokenizer)
+
+    args = sft_config(lock, Path("."), splits.format, has_validation=bool(splits.validation))
+    state = _distributed_state()  # the config above has set the process group up
+    run_dir, checkpoint = _agree_on_run_dir(lock, state, resume, resume_requested)
+    args.output_dir = str(run_dir)
+    args.eval_on_start = checkpoint is None and args.eval_strategy != "no"
+    os.environ["TENSORBOARD_LOGGING_DIR"] = str(run_dir / "tensorboard")
+
+    model = load_model(lock, device_index=_device_index(args, state))
+    check_target_modules(lock, model)
+    recorder = make_recorder(run_dir)
+    callbacks = [recorder]
+    early = (lock.get("training.early_stopping") or {})
+    if args.load_best_model_at_end:
+        from transformers import EarlyStoppingCallback
+
+        callbacks.append(EarlyStoppingCallback(
+            early_stopping_patience=int(early.get("patience", 3)),
+            early_stopping_threshold=float(early.get("threshold", 0.0))))
+    trainer = trainer_class()(
+        model=model, args=args, processing_class=tokenizer,
+        train_dataset=to_dataset(splits.train), eval_dataset=to_dataset(splits.validation),
+        peft_config=lora_config(lock), callbacks=callbacks,
+    )
+    if checkpoint is not None and state.is_main_process:
+        from ftc.runtime.run_dir import checkpoint_step
+
+        truncate_metrics(run_dir, checkpoint_step(checkpoint))
+    trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    if splits.validation and not _evaluated_at(run_dir, trainer.state.global_step, state):
+        trainer.evaluate()
+    test_metrics = trainer.evaluate(to_dataset(splits.test), metric_key_prefix="test") \
+        if splits.test else {}
+
+    outputs = _save_outputs(lock, trainer, tokenizer, run_dir, state)
+    summary = None
+    if state.is_main_process:
+        from ftc.runtime.run_record import summarize
+
+        tokens_total = int(trainer.state.num_input_tokens_seen)
+        summary = summarize(
+            run_dir, name=lock.name, kind=lock.get("method.kind"),
+            world_size=state.num_processes, outputs=outputs,
+            steps=trainer.state.global_step, epoch=trainer.state.epoch,
+            tokens_total=tokens_total, tokens_session=tokens_total - recorder.tokens_at_start,
+            seconds=recorder.seconds,
+            examples={"train": len(splits.train), "validation": len(splits.validation),
+                      "test": len(splits.test), "longer_than_max_seq_length": too_long,
+                      "length_policy": lock.get("data.length_policy", "truncate")},
+            resumed_from=str(checkpoint) if checkpoint else None,
+        )
+        if "test_loss" in test_metrics:
+            summary["test_loss"] = test_metrics["test_loss"]
+        _write_json(run_dir / SUMMARY_NAME, summary)
+    return summary
+
+
+def trainer_class():
+    """TRL's SFTTrainer, adding eval perplexity to the logs every logger receives."""
+    from trl import SFTTrainer
+
+    from ftc.runtime.run_record import perplexity
+
+    class FtcSFTTrainer(SFTTrainer):
+        def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
+            for prefix in ("eval", "test"):
+                if isinstance(logs.get(f"{prefix}_loss"), (int, float)):
+                    logs[f"{prefix}_perplexity"] = perplexity(logs[f"{prefix}_loss"])
+            super().log(logs, start_time)
+
+    return FtcSFTTrainer
+
+
+# ------------------------------------------------------------------ processes
+
+
+def _distributed_state():
+    from accelerate import PartialState
+
+    return PartialState()
+
+
+def _device_index(args, state) -> int | None:
+    import torch
+
+    if args.use_cpu or not torch.cuda.is_available():
+        return None
+    return state.local_process_index
+
+
+def _agree_on_run_dir(lock: RunLock, state, resume: str | None,
+                      resume_requested: bool) -> tuple[Path, Path | None]:
+    """The main process decides (new directory, or the checkpoint to resume); all follow."""
+    from ftc.runtime.run_dir import new_run_id, plan_resume, prepare_run_dir, unique_run_dir
+
+    payload: list = [None]
+    if state.is_main_process:
+        try:
+            if resume_requested:
+                plan = plan_resume(lock, resume)
+                run_dir, checkpoint = plan.run_dir, plan.resume_from
+            else:
+                run_dir, checkpoint = unique_run_dir(lock, new_run_id()), None
+                prepare_run_dir(lock, run_dir)
+            payload = [("ok", str(run_dir), str(checkpoint) if checkpoint else None)]
+            _tell_launcher(run_dir)
+        except RunFailure as failure:
+            payload = [("fail", failure.diagnostics)]
+    if state.num_processes > 1:
+        from accelerate.utils import broadcast_object_list
+
+        broadcast_object_list(payload, from_process=0)
+    status, *rest = payload[0]
+    if status == "fail":
+        raise RunFailure(rest[0])
+    return Path(rest[0]), Path(rest[1]) if rest[1] else None
+
+
+def _tell_launcher(run_dir: Path) -> None:
+    target = os.environ.get(RUN_INFO_ENV)
+    if target:
+        Path(target).write_text(str(run_dir), encoding="utf-8")
+
+
+def _evaluated_at(run_dir: Path, step: int, state) -> bool:
+    """Whether an eval already ran at the final step (all ranks must agree)."""
+    from ftc.runtime.run_record import read_metrics
+
+    flag = [False]
+    if state.is_main_process:
+        flag = [any("eval_loss" in m and m.get("step") == step for m in read_metrics(run_dir))]
+    if state.num_processes > 1:
+        from accelerate.utils import broadcast_object_list
+
+        broadcast_object_list(flag, from_process=0)
+    return bool(flag[0])
+
+
+# ------------------------------------------------------------------ outputs
+
+
+def _save_outputs(lock: RunLock, trainer, tokenizer, run_dir: Path, state) -> dict:
+    """The trained adapter or model (all ranks take part: ZeRO-3 gathers), merged if asked."""
+    adapters = lock.get("method.kind") in ("lora", "qlora")
+    target = run_dir / ("adapter" if adapters else "model")
+    trainer.save_model(str(target))
+    outputs = {"adapter" if adapters else "model": str(target),
+               "metrics": str(run_dir / "metrics.jsonl"),
+               "tensorboard": str(run_dir / "tensorboard"),
+               "checkpoints": str(run_dir)}
+    if state.is_main_process:
+        tokenizer.save_pretrained(str(target))
+        if adapters and (lock.get("export") or {}).get("merge_adapters"):
+            outputs["merged"] = str(_merge(lock, target, run_dir / "merged", tokenizer))
+    state.wait_for_everyone()
+    return outputs
+
+
+def _merge(lock: RunLock, adapter_dir: Path, out: Path, tokenizer) -> Path:
+    """Base (unquantized) + adapter merged into a standalone model."""
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    from ftc.runtime.model_loading import model_ref, weights_dtype
+
+    base = AutoModelForCausalLM.from_pretrained(
+        model_ref(lock), dtype=weights_dtype(lock),
+        trust_remote_code=bool(lock.get("model.trust_remote_code", False)))
+    merged = PeftModel.from_pretrained(base, str(adapter_dir)).merge_and_unload()
+    merged.save_pretrained(str(out))
+    tokenizer.save_pretrained(str(out))
+    return out
+
+
+def _write_json(path: Path, data: dict) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
+def _quiet_libraries() -> None:
+    """Library chatter off the non-main ranks; progress bars stay on the main one."""
+    import warnings
+
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    if os.environ.get("RANK", "0") != "0":
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()
