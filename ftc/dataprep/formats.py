@@ -49,12 +49,14 @@ def detect(value: object) -> str | None:
 def describe_keys(value: object) -> str:
     if isinstance(value, dict):
         return "keys " + (", ".join(sorted(map(str, value))) or "(none)")
-    return f"a JSON {_type(value)}"
+    return f"a JSON {_type(value)[2:].lstrip()}"
 
 
 def _type(value: object) -> str:
-    return {dict: "object", list: "array", str: "string", bool: "boolean", int: "number",
-            float: "number", type(None): "null"}.get(type(value), type(value).__name__)
+    """The JSON type of a value, with its article ("an array")."""
+    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean",
+            int: "a number", float: "a number", type(None): "a null"}.get(
+        type(value), f"a {type(value).__name__}")
 
 
 def _col(row: Row, key: str) -> int:
@@ -71,7 +73,7 @@ def validate(row: Row, fmt: str) -> list[Diagnostic]:
     value = row.value
     if not isinstance(value, dict):
         return [problem("FTC305", row.path, row.line,
-                        f"example must be a JSON object, got a {_type(value)}", col=row.col)]
+                        f"example must be a JSON object, got {_type(value)}", col=row.col)]
     found: list[Diagnostic] = []
     missing = [k for k in FORMAT_KEYS[fmt] if k not in value]
     if missing:
@@ -107,7 +109,7 @@ def _validate_text(row: Row, value: dict, key: str, fmt: str) -> list[Diagnostic
         return _validate_messages(row, text, key, need_assistant=key != "prompt")
     if not isinstance(text, str):
         return [problem("FTC315", row.path, row.line,
-                        f"{key!r} must be a string, got a {_type(text)}", col=col)]
+                        f"{key!r} must be a string, got {_type(text)}", col=col)]
     if not text.strip():
         if key == "prompt" and fmt == COMPLETION:
             return []  # plain continuation data has no prompt
@@ -122,7 +124,7 @@ def _validate_messages(row: Row, messages: object, key: str, *,
     if not isinstance(messages, list):
         return [problem("FTC310", row.path, row.line,
                         f"{key!r} must be a list of {{role, content}} objects, "
-                        f"got a {_type(messages)}", col=col)]
+                        f"got {_type(messages)}", col=col)]
     if not messages:
         return [problem("FTC310", row.path, row.line, f"{key!r} is an empty list", col=col)]
     found: list[Diagnostic] = []
@@ -130,7 +132,7 @@ def _validate_messages(row: Row, messages: object, key: str, *,
     for i, message in enumerate(messages):
         if not isinstance(message, dict):
             found.append(problem("FTC311", row.path, row.line,
-                                 f"{where % i} must be an object, got a {_type(message)}",
+                                 f"{where % i} must be an object, got {_type(message)}",
                                  col=col))
             continue
         role = message.get("role")
@@ -152,7 +154,7 @@ def _validate_messages(row: Row, messages: object, key: str, *,
                                  f"{where % i} has no 'content'", col=col))
         elif not isinstance(content, str):
             found.append(problem("FTC315", row.path, row.line,
-                                 f"{where % i}.content must be a string, got a {_type(content)}",
+                                 f"{where % i}.content must be a string, got {_type(content)}",
                                  col=col))
         elif not content.strip():
             found.append(problem("FTC313", row.path, row.line,
