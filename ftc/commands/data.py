@@ -135,7 +135,7 @@ def _table(title: str, rows: list[tuple[str, str]]) -> None:
     from rich.table import Table
 
     table = Table(title=title, show_header=False, title_justify="left")
-    table.add_column("what", style="bold")
+    table.add_column("what", style="bold", no_wrap=True)
     table.add_column("value")
     for what, value in rows:
         table.add_row(what, value)

@@ -21,7 +21,7 @@ _BATCH = 512
 def load_tokenizer(name_or_path: str | None, base_dir: Path | None = None):
     """(tokenizer, None) or (None, reason it could not be loaded)."""
     if not name_or_path:
-        return None, "no tokenizer given (model.base / --model)"
+        return None, "no tokenizer given"
     local = Path(name_or_path)
     if not local.is_absolute() and base_dir is not None:
         local = base_dir / local
