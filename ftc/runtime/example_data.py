@@ -20,98 +20,253 @@ SYSTEM_PROMPT = "Classify the support ticket and write a short reply."
 
 PRODUCTS = [
     "headphones", "laptop stand", "coffee grinder", "desk lamp", "backpack", "keyboard",
-    "water bottle", "phone case", "monitor", "router", "smart watch", "blender",
+    "water bottle", "phone case", "monitor", "router", "smart watch", "blender", "camera",
+    "printer", "office chair", "speaker", "tablet", "electric kettle", "bike light", "mouse",
 ]
-NAMES = ["Alex", "Sam", "Maria", "Jun", "Priya", "Omar", "Lena", "Tom", "Ana", "Kofi"]
-GREETINGS = ["Hi,", "Hello,", "Hey there,", "Good morning,", "Dear support,", ""]
-SIGNOFFS = ["Thanks!", "Thank you.", "Please help.", "Regards.", "Cheers,", ""]
+NAMES = ["Alex", "Sam", "Maria", "Jun", "Priya", "Omar", "Lena", "Tom", "Ana", "Kofi",
+         "Ines", "Yuki", "Ravi", "Nora", "Felix", "Zara"]
+AGENTS = ["Jamie", "Chris", "Robin", "Dana", "Morgan", "Sasha", "Kim", "Lee"]
+WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 
-# category -> (ticket bodies, reply templates); {order}, {product}, {amount}, {days} are slots.
-CATEGORIES: dict[str, tuple[list[str], list[str]]] = {
-    "billing": (
-        [
-            "I was charged twice for order {order}. The {product} cost ${amount} but I paid "
-            "two times.",
+# Parts of a ticket, each chosen independently, so that two tickets rarely share
+# most of their word 3-shingles (the data pipeline drops near-duplicates and
+# refuses train/validation leaks).
+GREETINGS = ["Hi,", "Hello,", "Hey there,", "Good morning,", "Dear support,", "Hi team,",
+             "Good evening,", "", ""]
+CONTEXT = [
+    "I ordered a {product} on {weekday}.",
+    "Last {weekday} I bought a {product} from your shop.",
+    "I have been a customer for {years} years.",
+    "This is about my recent {product} purchase.",
+    "My partner gave me a {product} as a gift.",
+    "I am writing for the second time this week.",
+    "",
+    "",
+]
+URGENCY = [
+    "This is urgent, I need it for work.",
+    "No rush, but I would like an answer.",
+    "Please get back to me today if you can.",
+    "I am quite frustrated by now.",
+    "Any help is appreciated.",
+    "",
+    "",
+]
+SIGNOFFS = ["Thanks!", "Thank you.", "Please help.", "Regards.", "Cheers,", "Best wishes,",
+            "Kind regards,", ""]
+
+# category -> problem sentences (what decides the category), extra detail sentences,
+# reply openers, reply actions, reply follow-ups.
+CATEGORIES: dict[str, dict[str, list[str]]] = {
+    "billing": {
+        "problem": [
+            "I was charged twice for order {order}.",
             "My card shows a charge of ${amount} for order {order} that I do not recognise.",
-            "The invoice for my {product} (order {order}) has the wrong amount, ${amount}.",
-            "Why was I billed ${amount} again this month? Order {order}.",
+            "The invoice for order {order} has the wrong amount, ${amount}.",
+            "Why was I billed ${amount} again this month?",
+            "The discount code was not applied to order {order}.",
+            "I paid ${amount} but the receipt says something else.",
         ],
-        [
-            "Sorry about the charge on order {order}. I have asked billing to refund the extra "
-            "${amount}; it shows on your card in 3-5 days.",
-            "Thanks for flagging order {order}. The duplicate charge of ${amount} is reversed "
-            "and you will get a corrected invoice by email.",
+        "detail": [
+            "My bank statement lists the payment on {weekday}.",
+            "I only placed one order.",
+            "The total at checkout was lower.",
+            "I attached a screenshot of the statement.",
         ],
-    ),
-    "shipping": (
-        [
+        "opener": [
+            "Sorry about the billing mistake.",
+            "Thanks for telling us about the charge.",
+            "I understand how annoying a wrong charge is.",
+            "Apologies for the confusion with your payment.",
+        ],
+        "action": [
+            "I asked our billing team to refund ${amount} for order {order}.",
+            "The extra charge on order {order} is reversed.",
+            "I corrected the invoice for order {order} and emailed you a copy.",
+            "Your refund of ${amount} is on its way.",
+            "I applied the missing discount to order {order}.",
+        ],
+        "follow": [
+            "It shows on your card within {days} business days.",
+            "You will get a confirmation email shortly.",
+            "Let me know if the amount still looks wrong next week.",
+            "No further action is needed from you.",
+        ],
+    },
+    "shipping": {
+        "problem": [
             "Where is my {product}? Order {order} was supposed to arrive {days} days ago.",
             "The tracking for order {order} has not moved for {days} days.",
             "My {product} from order {order} still has not shipped.",
-            "Can you tell me when order {order} will be delivered? It is {days} days late.",
+            "Can you tell me when order {order} will be delivered?",
+            "The courier says order {order} was delivered, but nothing arrived.",
+            "My parcel went to the wrong address.",
         ],
-        [
-            "Sorry for the delay with order {order}. The {product} is with the courier and "
-            "should arrive within 2 days; I sent you the new tracking link.",
-            "I checked order {order}: the parcel was held at the depot. It is back on its way "
-            "and you get an email when it is out for delivery.",
+        "detail": [
+            "I checked with my neighbours already.",
+            "The tracking page shows an error.",
+            "I was home all day on {weekday}.",
+            "I need it before the weekend.",
         ],
-    ),
-    "returns": (
-        [
-            "I want to return the {product} from order {order}. It does not fit my needs.",
+        "opener": [
+            "Sorry for the delay with your parcel.",
+            "Thanks for your patience with the delivery.",
+            "I am sorry your {product} has not reached you yet.",
+            "Apologies, the delivery did not go as planned.",
+        ],
+        "action": [
+            "I checked order {order}: the parcel was held at the depot and is moving again.",
+            "I sent you a new tracking link for order {order}.",
+            "We are shipping a replacement {product} today by express.",
+            "I opened a trace with the courier for order {order}.",
+            "Your {product} is out for delivery on {weekday}.",
+        ],
+        "follow": [
+            "It should arrive within {days} days.",
+            "You get an email as soon as the courier scans it.",
+            "If it is not there by {weekday}, reply here and we refund you.",
+            "We cover the shipping cost this time.",
+        ],
+    },
+    "returns": {
+        "problem": [
+            "I want to return the {product} from order {order}.",
             "The {product} I got in order {order} arrived broken. Can I send it back?",
             "How do I return order {order}? The {product} is the wrong colour.",
-            "I would like a refund for the {product}, order {order}. I bought it {days} days ago.",
+            "I would like a refund for the {product}, I bought it {days} days ago.",
+            "The {product} does not fit my needs, can I exchange it?",
+            "I received two {product}s but ordered one.",
         ],
-        [
-            "No problem, I started a return for the {product} on order {order}. Print the label "
-            "from your email and the refund follows once it arrives.",
-            "Sorry the {product} was not right. The return for order {order} is open; drop the "
-            "parcel at any post office within 30 days.",
+        "detail": [
+            "It is still in the original box.",
+            "I have not used it at all.",
+            "The packaging was damaged too.",
+            "I kept the receipt.",
         ],
-    ),
-    "account": (
-        [
-            "I cannot log in to my account. The password reset email never arrives.",
+        "opener": [
+            "No problem, returns are easy.",
+            "Sorry the {product} was not right for you.",
+            "Thanks for letting us know about the {product}.",
+            "I am sorry about the trouble with your order.",
+        ],
+        "action": [
+            "I started a return for the {product} on order {order}.",
+            "A prepaid return label for order {order} is in your inbox.",
+            "I arranged a pickup of the {product} on {weekday}.",
+            "The exchange for order {order} is approved.",
+            "You can drop the {product} at any post office.",
+        ],
+        "follow": [
+            "The refund follows within {days} days of the parcel arriving.",
+            "You have 30 days to send it back.",
+            "Keep the tracking number until the refund arrives.",
+            "We email you when the return is processed.",
+        ],
+    },
+    "account": {
+        "problem": [
+            "I cannot log in to my account.",
+            "The password reset email never arrives.",
             "Please change the email address on my account, I lost access to the old one.",
             "My account got locked after {days} failed logins.",
             "How do I delete my account and all my data?",
+            "Someone else seems to be using my account.",
         ],
-        [
-            "I sent a new reset link to your address; it is valid for 24 hours. Check the spam "
-            "folder if you do not see it.",
-            "Your account is unlocked and a verification code is on its way to your phone. "
-            "Reply here if it does not arrive.",
+        "detail": [
+            "I tried two different browsers.",
+            "My username is the same as my email.",
+            "The app shows a blank screen after login.",
+            "I changed my phone number recently.",
         ],
-    ),
-    "technical": (
-        [
+        "opener": [
+            "Sorry you are locked out.",
+            "Thanks for reaching out about your account.",
+            "Your account security matters to us.",
+            "I can help with your account right away.",
+        ],
+        "action": [
+            "I sent a new reset link to your address; it is valid for 24 hours.",
+            "Your account is unlocked and a verification code is on its way to your phone.",
+            "I updated the email address on your account.",
+            "Your deletion request is registered and completes within {days} days.",
+            "I signed out all devices and reset your password.",
+        ],
+        "follow": [
+            "Check the spam folder if you do not see the email.",
+            "Turn on two-factor login for extra safety.",
+            "Reply here if the code does not arrive.",
+            "You will get a confirmation once it is done.",
+        ],
+    },
+    "technical": {
+        "problem": [
             "My {product} will not turn on after the latest update.",
             "The {product} keeps disconnecting every {days} minutes.",
             "The app crashes when I try to pair my {product}.",
             "My {product} makes a strange noise and then stops working.",
+            "The {product} gets very hot after a few minutes.",
+            "The screen on my {product} flickers all the time.",
         ],
-        [
-            "Sorry the {product} is acting up. Hold the power button for 10 seconds to reset it, "
-            "then pair it again. If it still fails we will replace it.",
-            "Please update the app to the newest version and restart the {product}. That fixes "
-            "this in most cases; tell us if it does not.",
+        "detail": [
+            "I already restarted it twice.",
+            "It worked fine until {weekday}.",
+            "The light blinks red.",
+            "I am using the newest app version.",
         ],
-    ),
-    "feedback": (
-        [
-            "Just wanted to say the {product} is great. Delivery took only {days} days!",
-            "Your support team was very helpful with order {order}. Thank you.",
+        "opener": [
+            "Sorry the {product} is acting up.",
+            "Thanks for the clear description of the problem.",
+            "That sounds frustrating, let us fix it.",
+            "I am sorry your {product} is not working.",
+        ],
+        "action": [
+            "Hold the power button for 10 seconds to reset the {product}, then pair it again.",
+            "Please update the app and restart the {product}.",
+            "Unplug the {product} for a minute and try a different cable.",
+            "I sent you a firmware file that fixes this issue.",
+            "Reset the {product} to factory settings from the menu.",
+        ],
+        "follow": [
+            "If it still fails, we replace it under warranty.",
+            "That fixes this in most cases.",
+            "Tell us the serial number if the problem stays.",
+            "A technician can call you on {weekday} if needed.",
+        ],
+    },
+    "feedback": {
+        "problem": [
+            "Just wanted to say the {product} is great.",
+            "Your support team was very helpful with order {order}.",
             "I love my new {product}, it works perfectly.",
             "Suggestion: please offer the {product} in more colours.",
+            "Delivery took only {days} days, impressive.",
+            "The packaging of the {product} was beautiful.",
         ],
-        [
-            "Thank you for the kind words about the {product}! I passed your message on to the "
-            "team.",
-            "Thanks for the feedback, we read every message. Enjoy your {product}!",
+        "detail": [
+            "I already recommended you to friends.",
+            "I will order again soon.",
+            "Keep up the good work.",
+            "My family loves it too.",
         ],
-    ),
+        "opener": [
+            "Thank you for the kind words!",
+            "Thanks a lot for the feedback.",
+            "Messages like yours make our day.",
+            "We are happy the {product} works well for you.",
+        ],
+        "action": [
+            "I passed your message on to the team.",
+            "I shared your suggestion with our product designers.",
+            "Your note about the {product} goes to the people who built it.",
+            "I added your idea to our wish list for next season.",
+        ],
+        "follow": [
+            "Enjoy your {product}!",
+            "We hope to see you again soon.",
+            "Have a great {weekday}.",
+            "Thanks for shopping with us.",
+        ],
+    },
 }
 
 
@@ -121,33 +276,41 @@ def _slots(rng: random.Random) -> dict[str, str]:
         "product": rng.choice(PRODUCTS),
         "amount": f"{rng.randint(5, 400)}.{rng.randint(0, 99):02d}",
         "days": str(rng.randint(2, 14)),
+        "weekday": rng.choice(WEEKDAYS),
+        "years": str(rng.randint(2, 12)),
     }
+
+
+def _join(parts) -> str:
+    return " ".join(p for p in parts if p)
 
 
 def make_example(rng: random.Random, padding_sentences: int = 0) -> dict:
     """One ticket in messages format; padding_sentences lengthens it (for skewed data)."""
     category = rng.choice(sorted(CATEGORIES))
-    bodies, replies = CATEGORIES[category]
+    parts = CATEGORIES[category]
     slots = _slots(rng)
-    ticket = " ".join(
-        part
-        for part in (
-            rng.choice(GREETINGS),
-            rng.choice(bodies).format(**slots),
-            *(
-                rng.choice(CATEGORIES[category][0]).format(**_slots(rng))
-                for _ in range(padding_sentences)
-            ),
-            rng.choice(SIGNOFFS),
-            rng.choice(NAMES) if rng.random() < 0.5 else "",
-        )
-        if part
-    )
-    answer = f"Category: {category}\nReply: {rng.choice(replies).format(**slots)}"
+    ticket = _join([
+        rng.choice(GREETINGS),
+        rng.choice(CONTEXT).format(**slots),
+        rng.choice(parts["problem"]).format(**slots),
+        rng.choice(parts["detail"]).format(**slots) if rng.random() < 0.7 else "",
+        *(rng.choice(parts["detail"] + parts["problem"]).format(**_slots(rng))
+          for _ in range(padding_sentences)),
+        rng.choice(URGENCY),
+        rng.choice(SIGNOFFS),
+        rng.choice(NAMES) if rng.random() < 0.6 else "",
+    ])
+    reply = _join([
+        rng.choice(parts["opener"]).format(**slots),
+        rng.choice(parts["action"]).format(**slots),
+        rng.choice(parts["follow"]).format(**slots),
+        f"- {rng.choice(AGENTS)}",
+    ])
     return {
         "messages": [
             {"role": "user", "content": ticket},
-            {"role": "assistant", "content": answer},
+            {"role": "assistant", "content": f"Category: {category}\nReply: {reply}"},
         ]
     }
 

@@ -37,50 +37,33 @@ def run_training(lock_path: str | Path, resume: str | None = None,
 
 
 def _train(lock: RunLock, resume: str | None, resume_requested: bool) -> dict | None:
-    from ftc.runtime.data_loading import load_splits, to_dataset
+    from ftc.runtime.data_loading import check_method, load_prepared, to_dataset
 
-    splits = load_splits(lock)  # data problems surface before anything heavy loads
+    check_method(lock)
     _quiet_libraries()
 
     from ftc.runtime.chat_template import apply_chat_template_setting
-    from ftc.runtime.length_policy import apply_length_policy
-    from ftc.runtime.model_loading import (
-        check_target_modules,
-        load_model,
-        load_tokenizer,
-        lora_config,
-    )
+    from ftc.runtime.model_loading import check_target_modules, load_model, load_tokenizer
     from ftc.runtime.run_record import make_recorder, truncate_metrics
-    from ftc.runtime.training_args import sft_config
+    from ftc.runtime.training_args import apply_data_facts, sft_config
 
-    tokenizer = load_tokenizer(lock)
+    tokenizer = load_tokenizer(lock)  # a bad model path fails here, before any work
+    args = sft_config(lock, Path("."))
+    state = _distributed_state()  # the config above has set the process group up
+    run_dir, checkpoint, prepared = _agree_on_run(lock, state, tokenizer, resume,
+                                                  resume_requested)
+    splits = load_prepared(lock, prepared)
     if splits.format == "messages":
         apply_chat_template_setting(lock, tokenizer)
-    too_long = apply_length_policy(lock, splits, tokenizer)
-
-    args = sft_config(lock, Path("."), splits.format, has_validation=bool(splits.validation))
-    state = _distributed_state()  # the config above has set the process group up
-    run_dir, checkpoint = _agree_on_run_dir(lock, state, resume, resume_requested)
+    apply_data_facts(args, splits.format, has_validation=bool(splits.validation))
     args.output_dir = str(run_dir)
-    args.eval_on_start = checkpoint is None and args.eval_strategy != "no"
+    args.eval_on_start = checkpoint is None and bool(splits.validation)
     os.environ["TENSORBOARD_LOGGING_DIR"] = str(run_dir / "tensorboard")
 
     model = load_model(lock, device_index=_device_index(args, state))
     check_target_modules(lock, model)
     recorder = make_recorder(run_dir)
-    callbacks = [recorder]
-    early = (lock.get("training.early_stopping") or {})
-    if args.load_best_model_at_end:
-        from transformers import EarlyStoppingCallback
-
-        callbacks.append(EarlyStoppingCallback(
-            early_stopping_patience=int(early.get("patience", 3)),
-            early_stopping_threshold=float(early.get("threshold", 0.0))))
-    trainer = trainer_class()(
-        model=model, args=args, processing_class=tokenizer,
-        train_dataset=to_dataset(splits.train), eval_dataset=to_dataset(splits.validation),
-        peft_config=lora_config(lock), callbacks=callbacks,
-    )
+    trainer = build_trainer(lock, model, tokenizer, splits, args, [recorder])
     if checkpoint is not None and state.is_main_process:
         from ftc.runtime.run_dir import checkpoint_step
 
@@ -102,16 +85,40 @@ def _train(lock: RunLock, resume: str | None, resume_requested: bool) -> dict | 
             world_size=state.num_processes, outputs=outputs,
             steps=trainer.state.global_step, epoch=trainer.state.epoch,
             tokens_total=tokens_total, tokens_session=tokens_total - recorder.tokens_at_start,
-            seconds=recorder.seconds,
-            examples={"train": len(splits.train), "validation": len(splits.validation),
-                      "test": len(splits.test), "longer_than_max_seq_length": too_long,
-                      "length_policy": lock.get("data.length_policy", "truncate")},
+            seconds=recorder.seconds, examples=_example_counts(splits),
             resumed_from=str(checkpoint) if checkpoint else None,
         )
         if "test_loss" in test_metrics:
             summary["test_loss"] = test_metrics["test_loss"]
         _write_json(run_dir / SUMMARY_NAME, summary)
     return summary
+
+
+def build_trainer(lock: RunLock, model, tokenizer, splits, args, callbacks: list):
+    """The SFT trainer for full/lora/qlora (PEFT wraps the model inside TRL)."""
+    from ftc.runtime.data_loading import to_dataset
+    from ftc.runtime.model_loading import lora_config
+
+    callbacks = list(callbacks)
+    if args.load_best_model_at_end:
+        from transformers import EarlyStoppingCallback
+
+        early = lock.get("training.early_stopping") or {}
+        callbacks.append(EarlyStoppingCallback(
+            early_stopping_patience=int(early.get("patience", 3)),
+            early_stopping_threshold=float(early.get("threshold", 0.0))))
+    return trainer_class()(
+        model=model, args=args, processing_class=tokenizer,
+        train_dataset=to_dataset(splits.train), eval_dataset=to_dataset(splits.validation),
+        peft_config=lora_config(lock), callbacks=callbacks,
+    )
+
+
+def _example_counts(splits) -> dict:
+    report = splits.report or {}
+    return {"train": len(splits.train), "validation": len(splits.validation),
+            "test": len(splits.test), "dropped": (report.get("rows") or {}).get("dropped", 0),
+            "over_max_seq_length": (report.get("tokens") or {}).get("over_max_seq_length", 0)}
 
 
 def trainer_class():
@@ -147,22 +154,17 @@ def _device_index(args, state) -> int | None:
     return state.local_process_index
 
 
-def _agree_on_run_dir(lock: RunLock, state, resume: str | None,
-                      resume_requested: bool) -> tuple[Path, Path | None]:
-    """The main process decides (new directory, or the checkpoint to resume); all follow."""
-    from ftc.runtime.run_dir import new_run_id, plan_resume, prepare_run_dir, unique_run_dir
+def _agree_on_run(lock: RunLock, state, tokenizer, resume: str | None,
+                  resume_requested: bool):
+    """The main process prepares the data and picks (or finds) the run directory; all follow.
 
+    Data problems surface before the run directory exists, so a failed start leaves
+    nothing behind. Returns (run_dir, checkpoint or None, prepared splits).
+    """
     payload: list = [None]
     if state.is_main_process:
         try:
-            if resume_requested:
-                plan = plan_resume(lock, resume)
-                run_dir, checkpoint = plan.run_dir, plan.resume_from
-            else:
-                run_dir, checkpoint = unique_run_dir(lock, new_run_id()), None
-                prepare_run_dir(lock, run_dir)
-            payload = [("ok", str(run_dir), str(checkpoint) if checkpoint else None)]
-            _tell_launcher(run_dir)
+            payload = [("ok", *_main_process_setup(lock, tokenizer, resume, resume_requested))]
         except RunFailure as failure:
             payload = [("fail", failure.diagnostics)]
     if state.num_processes > 1:
@@ -172,7 +174,62 @@ def _agree_on_run_dir(lock: RunLock, state, resume: str | None,
     status, *rest = payload[0]
     if status == "fail":
         raise RunFailure(rest[0])
-    return Path(rest[0]), Path(rest[1]) if rest[1] else None
+    return tuple(rest)
+
+
+def _main_process_setup(lock: RunLock, tokenizer, resume: str | None, resume_requested: bool):
+    import shutil
+
+    from ftc.runtime.chat_template import apply_chat_template_setting
+    from ftc.runtime.data_loading import load_prepared, prepare
+    from ftc.runtime.run_dir import (
+        new_run_id,
+        plan_resume,
+        prepare_run_dir,
+        runs_root,
+        unique_run_dir,
+    )
+
+    if resume_requested:
+        plan = plan_resume(lock, resume)
+        run_dir, checkpoint = plan.run_dir, plan.resume_from
+    else:
+        run_dir, checkpoint = unique_run_dir(lock, new_run_id()), None
+    staging = runs_root(lock) / f".data-{run_dir.name}"
+    prepared = prepare(lock, staging)
+    try:
+        if load_prepared(lock, prepared).format == "messages":
+            apply_chat_template_setting(lock, tokenizer)  # refuse before anything is written
+        _print_diagnostics(prepared.diagnostics)
+        prepare_run_dir(lock, run_dir)
+        data_dir = run_dir / "data"
+        if data_dir.exists():
+            shutil.rmtree(data_dir)
+        staging.rename(data_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    prepared = _moved(prepared, staging, data_dir)
+    _tell_launcher(run_dir)
+    return run_dir, checkpoint, prepared
+
+
+def _moved(prepared, old: Path, new: Path):
+    import dataclasses
+
+    def move(p):
+        return new / Path(p).relative_to(old) if p else None
+
+    return dataclasses.replace(prepared, train=move(prepared.train),
+                               validation=move(prepared.validation), test=move(prepared.test))
+
+
+def _print_diagnostics(diagnostics: list) -> None:
+    import sys
+
+    from ftc.diagnostics import render
+
+    if diagnostics:
+        sys.stderr.write(render(diagnostics, "text") + "\n")
 
 
 def _tell_launcher(run_dir: Path) -> None:

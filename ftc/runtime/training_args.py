@@ -13,7 +13,8 @@ from pathlib import Path
 from ftc.runtime.run_lock import RunLock
 
 
-def sft_config(lock: RunLock, output_dir: Path, data_format: str, has_validation: bool):
+def sft_config(lock: RunLock, output_dir: Path):
+    """The SFTConfig for the lock; the data's own facts come later (apply_data_facts)."""
     from trl import SFTConfig
 
     tr = lock.get("training") or {}
@@ -21,7 +22,7 @@ def sft_config(lock: RunLock, output_dir: Path, data_format: str, has_validation
     precision = tr.get("precision", "fp32")
     eval_cfg = tr.get("eval") or {}
     save_cfg = tr.get("save") or {}
-    eval_strategy = eval_cfg.get("strategy", "steps") if has_validation else "no"
+    eval_strategy = eval_cfg.get("strategy", "steps")
     save_strategy = save_cfg.get("strategy", "steps")
     early = (tr.get("early_stopping") or {}).get("enabled", False) and eval_strategy != "no"
     report_to = [r for r in ((lock.get("logging") or {}).get("report_to") or []) if r != "none"]
@@ -67,10 +68,22 @@ def sft_config(lock: RunLock, output_dir: Path, data_format: str, has_validation
         packing=packing,
         packing_strategy="bfd",
         padding_free=packing,
-        assistant_only_loss=data_format == "messages",
-        completion_only_loss=True if data_format == "completion" else None,
+        assistant_only_loss=True,  # until apply_data_facts knows the format
         dataset_num_proc=None,
     )
+
+
+def apply_data_facts(args, data_format: str, has_validation: bool) -> None:
+    """Loss masking by format (assistant turns / completion); no eval without validation."""
+    from transformers.trainer_utils import IntervalStrategy
+
+    args.assistant_only_loss = data_format == "messages"
+    args.completion_only_loss = True if data_format == "completion" else None
+    if not has_validation:
+        args.eval_strategy = IntervalStrategy.NO
+        args.do_eval = False
+        args.load_best_model_at_end = False
+        args.metric_for_best_model = None
 
 
 def _warmup(ratio: float) -> float | int:
