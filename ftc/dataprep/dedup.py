@@ -114,6 +114,25 @@ def signatures(shingle_sets: Sequence, num_perm: int = NUM_PERM, seed: int = 1):
     return out
 
 
+def lsh_bands(threshold: float, num_perm: int = NUM_PERM, recall: float = 0.99) -> tuple[int, int]:
+    """(bands, rows) such that a pair AT the threshold becomes a candidate with >= `recall`.
+
+    datasketch's default balances false positives against false negatives,
+    which misses about a third of the pairs right at the threshold; here
+    candidates are confirmed on the real shingle sets, so extra candidates
+    only cost time.  The most rows per band that still reaches `recall`
+    keeps that cost lowest.
+    """
+    best = (num_perm, 1)
+    for rows in range(1, num_perm + 1):
+        bands = num_perm // rows
+        if bands < 2:
+            break
+        if 1 - (1 - threshold ** rows) ** bands >= recall:
+            best = (bands, rows)
+    return best
+
+
 def jaccard(x, y) -> float:
     import numpy as np
 
@@ -139,8 +158,8 @@ class NearIndex:
         self.sets = shingle_sets
         self.threshold = threshold
         self.sigs = signatures(shingle_sets)
-        # Recall matters more than candidate count: candidates are confirmed exactly.
-        self.lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM, weights=(0.3, 0.7))
+        self.lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM,
+                              params=lsh_bands(threshold))
 
     def _minhash(self, i: int):
         from datasketch import LeanMinHash
@@ -150,6 +169,17 @@ class NearIndex:
     def add(self, i: int) -> None:
         if len(self.sets[i]):
             self.lsh.insert(i, self._minhash(i), check_duplication=False)
+
+    def matches(self, i: int) -> list[NearMatch]:
+        """Every indexed example at or above the threshold (confirmed exactly)."""
+        if not len(self.sets[i]) or self.lsh.is_empty():
+            return []
+        found = []
+        for j in sorted(self.lsh.query(self._minhash(i))):
+            sim = jaccard(self.sets[i], self.sets[j]) if j != i else 0.0
+            if sim >= self.threshold:
+                found.append(NearMatch(i, j, sim))
+        return found
 
     def best_match(self, i: int, allowed=None) -> NearMatch | None:
         """The most similar indexed example at or above the threshold (ties: earliest)."""
@@ -182,3 +212,28 @@ def near_duplicates(shingle_sets: Sequence, threshold: float,
         else:
             found.append(match)
     return found
+
+
+def near_groups(shingle_sets: Sequence, threshold: float, order: Sequence[int]) -> dict[int, int]:
+    """Group id per example: connected components of the near-duplicate graph.
+
+    Unlike `near_duplicates` (each example against kept ones), every example is
+    compared with every earlier one, and chains (A~B, B~C) join one group, so a
+    split by group puts no near-duplicate pair on two sides.
+    """
+    index = NearIndex(shingle_sets, threshold)
+    parent = {i: i for i in order}
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i in order:
+        for match in index.matches(i):
+            a, b = find(i), find(match.of)
+            if a != b:
+                parent[max(a, b)] = min(a, b)
+        index.add(i)
+    return {i: find(i) for i in order}

