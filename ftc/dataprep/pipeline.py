@@ -305,6 +305,7 @@ def _lengths(run: _Run, examples: dict[str, list[Example]], fmt: str) -> dict:
         stage.kept = len(items)
         run.stages.append(stage)
         return {}
+    tokens.use_chat_template(tok, run.s.chat_template)
     counts, method = tokens.count_tokens(tok, [ex.data for ex in items], fmt)
     by_id = {id(ex): n for ex, n in zip(items, counts, strict=True)}
     run.report["tokens"] = {"method": method, **tokens.percentiles(counts)}

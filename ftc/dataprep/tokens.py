@@ -43,6 +43,15 @@ def load_tokenizer(name_or_path: str | None, base_dir: Path | None = None):
         return None, f"tokenizer {name_or_path!r} could not be loaded: {first[:200]}"
 
 
+def use_chat_template(tokenizer, setting: str | None) -> None:
+    """Render messages the way the runtime will (model.chat_template), not the default."""
+    if not setting or setting == "model":
+        return
+    from ftc.runtime.chat_template import builtin
+
+    tokenizer.chat_template = builtin(setting) or setting
+
+
 def _not_cached(name: str) -> str | None:
     """Why a non-directory name cannot give a tokenizer offline (None: it is in the cache)."""
     if name.count("/") != 1 or name.startswith((".", "/")):

@@ -206,3 +206,37 @@ def test_advice_balance_size_and_refusals(tmp_path):
     prepared = prepare_for_run(lock, tmp_path, tmp_path / "out")
     assert {d.rule for d in prepared.diagnostics} == {"FTC331", "FTC341"}
     assert prepared.report["refusals"] == 1
+
+
+def test_token_counts_follow_the_recipes_chat_template(tmp_path, tiny_tokenizer_dir):
+    write_jsonl(tmp_path / "train.jsonl", distinct_rows(10))
+    lock = make_lock(["train.jsonl"], split={"train": 1.0, "validation": 0.0, "test": 0.0})
+    lock["model"] = {"base": str(tiny_tokenizer_dir), "max_seq_length": 512}
+    own = prepare_for_run(lock, tmp_path, tmp_path / "a").report["tokens"]
+    lock["model"]["chat_template"] = "{% for m in messages %}{{ m['content'] }}{% endfor %}"
+    bare = prepare_for_run(lock, tmp_path, tmp_path / "b").report["tokens"]
+    # the bare template drops 2 special tokens, the role and 2 newlines per message
+    assert bare["total"] < own["total"] and bare["max"] < own["max"]
+
+
+def test_near_duplicate_chains_stay_in_one_split_when_kept(tmp_path):
+    import random
+
+    rng = random.Random(5)
+    rows = distinct_rows(60)
+    for k in range(10):  # chains a ~ b ~ c with a !~ c
+        words = [f"x{k}v{rng.randrange(10**6)}" for _ in range(60)]
+        b = words[:20] + ["changed"] + words[21:]
+        c = b[:40] + ["again"] + b[41:]
+        rows += [chat(" ".join(w), "same answer for the chain") for w in (words, b, c)]
+    write_jsonl(tmp_path / "train.jsonl", rows)
+    lock = make_lock(["train.jsonl"], dedup={"exact": True, "near": False, "threshold": 0.85})
+    prepared = prepare_for_run(lock, tmp_path, tmp_path / "out")
+    assert sum(prepared.report["splits"].values()) == 90
+    side = {}
+    for name in ("train", "validation", "test"):
+        for ex in _lines(tmp_path / "out" / f"{name}.jsonl"):
+            side[ex["messages"][0]["content"].split()[0]] = side.get(
+                ex["messages"][0]["content"].split()[0], set()) | {name}
+    chains = {k: v for k, v in side.items() if k.startswith("x")}
+    assert len(chains) == 10 and all(len(v) == 1 for v in chains.values())
