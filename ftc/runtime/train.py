@@ -69,6 +69,7 @@ def _train(lock: RunLock, resume: str | None, resume_requested: bool) -> dict | 
 
         truncate_metrics(run_dir, checkpoint_step(checkpoint))
     trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    _record_rank(run_dir, state, trainer)
     if splits.validation and not _evaluated_at(run_dir, trainer.state.global_step, state):
         trainer.evaluate()
     test_metrics = trainer.evaluate(to_dataset(splits.test), metric_key_prefix="test") \
@@ -236,6 +237,20 @@ def _tell_launcher(run_dir: Path) -> None:
     target = os.environ.get(RUN_INFO_ENV)
     if target:
         Path(target).write_text(str(run_dir), encoding="utf-8")
+
+
+def _record_rank(run_dir: Path, state, trainer) -> None:
+    """ranks/rank-N.json: each process notes that it finished training, and where."""
+    import socket
+
+    ranks = run_dir / "ranks"
+    ranks.mkdir(exist_ok=True)
+    _write_json(ranks / f"rank-{state.process_index}.json", {
+        "rank": state.process_index, "local_rank": state.local_process_index,
+        "world_size": state.num_processes, "host": socket.gethostname(),
+        "device": str(trainer.args.device), "steps": trainer.state.global_step,
+        "distributed_type": str(state.distributed_type),
+    })
 
 
 def _evaluated_at(run_dir: Path, step: int, state) -> bool:
