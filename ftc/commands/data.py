@@ -185,6 +185,9 @@ def _prepare(args: argparse.Namespace) -> int:
         sys.stderr.write(render(exc.diagnostics, "text") + "\n")
         sys.stderr.write("ftc data prepare: data errors; nothing written\n")
         return EXIT_PROBLEMS
+    except OSError as exc:
+        sys.stderr.write(f"ftc data prepare: cannot write {out}: {exc.strerror or exc}\n")
+        return EXIT_PROBLEMS
     if prepared.diagnostics:
         sys.stderr.write(render(prepared.diagnostics, "text") + "\n")
     if args.json:
@@ -214,9 +217,14 @@ def _export(args: argparse.Namespace) -> int:
         if message:
             sys.stderr.write(message)
             return EXIT_USAGE
-    result = export_for_provider(args.files, args.provider, Path(args.output),
-                                 epochs=args.epochs, model=args.model,
-                                 max_tokens=args.max_tokens, fmt=args.format)
+    try:
+        result = export_for_provider(args.files, args.provider, Path(args.output),
+                                     epochs=args.epochs, model=args.model,
+                                     max_tokens=args.max_tokens, fmt=args.format)
+    except OSError as exc:
+        sys.stderr.write(f"ftc data export: cannot write {args.output}: "
+                         f"{exc.strerror or exc}\n")
+        return EXIT_PROBLEMS
     if result.diagnostics:
         (sys.stderr if args.json else sys.stdout).write(
             render(result.diagnostics, "text") + "\n")

@@ -23,7 +23,7 @@ def check_files(train: Sequence[str], settings: DataSettings, *,
         inputs["validation"] = [(Path(p), p) for p in validation]
     if test:
         inputs["test"] = [(Path(p), p) for p in test]
-    origin = settings.tokenizer or (train[0] if train else "data")
+    origin = train[0] if train else "data"
     return run_pipeline(inputs, settings, prepare=False, origin=origin)
 
 

@@ -298,8 +298,9 @@ def _lengths(run: _Run, examples: dict[str, list[Example]], fmt: str) -> dict:
     if tok is None:
         run.report["tokens"] = {"skipped": reason}
         if limit:
+            where = run.origin if run.prepare else (run.s.tokenizer or run.origin)
             run.diags.append(problem(
-                "FTC341", run.origin, 1,
+                "FTC341", where, 1,
                 f"token lengths not checked against max_seq_length {limit}: {reason}",
                 hint="pass --model PATH (or set model.base to a local model)"))
         stage.kept = len(items)

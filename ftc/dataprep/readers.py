@@ -150,9 +150,11 @@ def _parse_json_line(chunk: bytes, display: str, lineno: int, result: ReadResult
         return
     try:
         value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        result.diagnostics.append(problem(
-            "FTC301", display, lineno, f"invalid JSON: {exc.msg}", col=exc.colno))
+    except (json.JSONDecodeError, RecursionError) as exc:
+        msg, col = (exc.msg, exc.colno) if isinstance(exc, json.JSONDecodeError) else (
+            "nested too deeply", 1)
+        result.diagnostics.append(problem("FTC301", display, lineno, f"invalid JSON: {msg}",
+                                          col=col))
         _reject(result, "invalid_json", display, lineno, text.rstrip("\r\n")[:_PREVIEW])
         return
     result.rows.append(Row(display, lineno, value, raw=text))

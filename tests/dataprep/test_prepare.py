@@ -240,3 +240,20 @@ def test_near_duplicate_chains_stay_in_one_split_when_kept(tmp_path):
                 ex["messages"][0]["content"].split()[0], set()) | {name}
     chains = {k: v for k, v in side.items() if k.startswith("x")}
     assert len(chains) == 10 and all(len(v) == 1 for v in chains.values())
+
+
+def test_bytes_do_not_depend_on_the_process_hash_seed(dup_data):
+    import os
+    import subprocess
+    import sys
+
+    code = ("import sys; from pathlib import Path; from ftc.dataprep import prepare_for_run\n"
+            "lock = {'model': {'base': 'none/x'}, 'data': {'train': ['train.jsonl']}, "
+            "'training': {'seed': 3}}\n"
+            "prepare_for_run(lock, Path(sys.argv[1]), Path(sys.argv[2]))")
+    for seed in ("1", "2"):
+        subprocess.run([sys.executable, "-c", code, str(dup_data), str(dup_data / seed)],
+                       check=True, env={**os.environ, "PYTHONHASHSEED": seed})
+    for name in ("train.jsonl", "validation.jsonl", "test.jsonl", "rejected.jsonl",
+                 "report.json"):
+        assert (dup_data / "1" / name).read_bytes() == (dup_data / "2" / name).read_bytes()
