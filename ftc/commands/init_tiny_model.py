@@ -10,7 +10,7 @@ from pathlib import Path
 from ftc.diagnostics import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
 
 NAME = "init-tiny-model"
-HELP = "Build a tiny Llama + tokenizer (no download) that loads with from_pretrained."
+HELP = "build a tiny Llama + tokenizer (no download) that loads with from_pretrained"
 EPILOG = """\
 example:
   ftc init-tiny-model models/tiny-llama

@@ -11,8 +11,7 @@ import os
 import sys
 
 from ftc.diagnostics import EXIT_OK, EXIT_PROBLEMS, render
-
-QUIET_SUMMARY_ENV = "FTC_QUIET_SUMMARY"  # `ftc launch` prints the summary itself
+from ftc.runtime.launch_env import QUIET_SUMMARY_ENV
 
 
 def main(argv: list[str] | None = None) -> int:

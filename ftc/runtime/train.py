@@ -13,10 +13,10 @@ import json
 import os
 from pathlib import Path
 
+from ftc.runtime.launch_env import RUN_INFO_ENV
 from ftc.runtime.run_lock import RunFailure, RunLock, load_run_lock
 
 SUMMARY_NAME = "summary.json"
-RUN_INFO_ENV = "FTC_RUN_INFO_OUT"  # `ftc launch` asks where the run directory went
 
 
 def run_training(lock_path: str | Path, resume: str | None = None,

@@ -1,0 +1,83 @@
+"""`ftc launch BUNDLE [--resume [CKPT]]`: run a bundle's launch.sh, then print its summary.
+
+launch.sh is exactly what a cluster user runs by hand (accelerate launch);
+this only streams its output, tells the runtime where to report its run
+directory, and prints summary.json at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from ftc.diagnostics import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
+from ftc.runtime.launch_env import QUIET_SUMMARY_ENV, RUN_INFO_ENV
+
+NAME = "launch"
+HELP = "run a compiled bundle (its launch.sh) and print the run's summary"
+EPILOG = """examples:
+  ftc launch build/quickstart                 # train; outputs under the recipe's output_dir
+  ftc launch build/quickstart --resume        # continue from the newest checkpoint
+  ftc launch build/quickstart --resume runs/quickstart/run-20250101-120000/checkpoint-50
+
+On a cluster, run the bundle's launch.sh (or sbatch slurm.sbatch) instead; the
+runtime writes the same run directory either way."""
+
+
+def register(p: argparse.ArgumentParser) -> None:
+    p.add_argument("bundle", metavar="BUNDLE", type=Path,
+                   help="bundle directory (or its launch.sh)")
+    add_resume_argument(p)
+
+
+def add_resume_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--resume", nargs="?", const="", default=None, metavar="CKPT",
+                   help="continue from the last checkpoint, or from CKPT (a checkpoint-N "
+                        "directory or a run directory)")
+
+
+def run(args: argparse.Namespace) -> int:
+    bundle = args.bundle.parent if args.bundle.name == "launch.sh" else args.bundle
+    missing = [n for n in ("launch.sh", "recipe.lock.yaml") if not (bundle / n).is_file()]
+    if missing:
+        sys.stderr.write(f"{bundle}:1:1: error: FTC511 not a bundle (no {missing[0]})\n"
+                         "  hint: make one with `ftc compile RECIPE` (or use `ftc run RECIPE`)\n")
+        return EXIT_USAGE
+    return launch_bundle(bundle, args.resume)
+
+
+def launch_bundle(bundle: Path, resume: str | None = None) -> int:
+    """Run bundle/launch.sh with output streamed; print the summary when it trained."""
+    extra: list[str] = []
+    if resume is not None:
+        # launch.sh runs from the bundle directory: make the checkpoint path absolute
+        extra = ["--resume"] + ([str(Path(resume).expanduser().resolve())] if resume else [])
+    with tempfile.TemporaryDirectory(prefix="ftc-launch-") as tmp:
+        info = Path(tmp) / "run_dir"
+        env = {**os.environ, RUN_INFO_ENV: str(info), QUIET_SUMMARY_ENV: "1",
+               "PYTHONUNBUFFERED": "1"}
+        env.setdefault("FTC_PYTHON", sys.executable)
+        try:
+            code = subprocess.call(["bash", str(bundle / "launch.sh"), *extra], env=env)
+        except KeyboardInterrupt:
+            sys.stderr.write("ftc launch: interrupted; resume with --resume\n")
+            return 130
+        run_dir = Path(info.read_text(encoding="utf-8")) if info.is_file() else None
+    if code != 0:
+        sys.stderr.write(f"ftc launch: training failed (exit status {code})"
+                         + (f"; run directory {run_dir}" if run_dir else "") + "\n")
+        return EXIT_PROBLEMS
+    summary_path = run_dir / "summary.json" if run_dir else None
+    if summary_path is None or not summary_path.is_file():
+        sys.stderr.write("ftc launch: the run ended without a summary.json\n")
+        return EXIT_PROBLEMS
+    import json
+
+    from ftc.runtime.summary_text import format_summary
+
+    print(format_summary(json.loads(summary_path.read_text(encoding="utf-8"))), flush=True)
+    return EXIT_OK
