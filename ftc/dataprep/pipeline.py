@@ -89,6 +89,7 @@ def run_pipeline(inputs: dict[str, list[tuple[Path, str]]], settings: DataSettin
     run = _Run(settings, prepare, origin)
     rows = _read(run, inputs)
     fmt, examples = _validate(run, rows)
+    del rows  # the parsed rows and their source lines: examples keep what they need
     if fmt == formats.MESSAGES and settings.system_prompt:
         _add_system_prompt(run, examples)
     sets: dict[int, object] = {}
