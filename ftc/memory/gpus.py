@@ -1,0 +1,63 @@
+"""GPU memory by name (the table in gpus.yaml) or by an explicit size."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+
+from ftc.memory.data import table
+from ftc.memory.errors import BAD_SETTING, UNKNOWN_GPU, MemoryInputError
+from ftc.memory.units import MIB, parse_size
+
+
+@dataclass(frozen=True)
+class Gpu:
+    name: str
+    memory_bytes: int
+    nominal: str = ""
+
+
+def _key(name: str) -> str:
+    key = re.sub(r"[\s_\-]", "", str(name)).lower()
+    key = re.sub(r"^(nvidia|amd)", "", key)
+    return key
+
+
+def known_gpus() -> list[str]:
+    return list(table("gpus")["gpus"])
+
+
+def _index() -> dict[str, str]:
+    index: dict[str, str] = {}
+    for name, row in table("gpus")["gpus"].items():
+        for alias in [name, *row.get("aliases", [])]:
+            index.setdefault(_key(alias), name)
+    return index
+
+
+def lookup_gpu(name: str, key: str = "hardware.gpu") -> Gpu:
+    """The table entry for a GPU name; MemoryInputError with did-you-mean and the list."""
+    index = _index()
+    found = index.get(_key(name)) or index.get(_key(re.sub(r"(?i)gb$", "", str(name))))
+    if found is None:
+        close = difflib.get_close_matches(_key(name), list(index), n=1, cutoff=0.5)
+        guess = f"did you mean {index[close[0]]!r}? " if close else ""
+        raise MemoryInputError(key, UNKNOWN_GPU, f"unknown GPU {name!r}",
+                               f"{guess}known: {', '.join(known_gpus())}; or give "
+                               "hardware.gpu_memory (e.g. 24GiB)")
+    row = table("gpus")["gpus"][found]
+    return Gpu(found, int(row["memory_mib"]) * MIB, row.get("nominal", ""))
+
+
+def capacity(gpu: str | None = None, gpu_memory: str | None = None) -> Gpu | None:
+    """The memory to check against: gpu_memory wins over the table; None when neither."""
+    if gpu_memory:
+        try:
+            size = parse_size(gpu_memory)
+        except ValueError as exc:
+            raise MemoryInputError("hardware.gpu_memory", BAD_SETTING, str(exc)) from None
+        return Gpu(gpu or gpu_memory, size)
+    if gpu:
+        return lookup_gpu(gpu)
+    return None
