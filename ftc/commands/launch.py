@@ -62,7 +62,7 @@ def launch_bundle(bundle: Path, resume: str | None = None) -> int:
                "PYTHONUNBUFFERED": "1"}
         env.setdefault("FTC_PYTHON", sys.executable)
         try:
-            code = subprocess.call(["bash", str(bundle / "launch.sh"), *extra], env=env)
+            code = _stream(["bash", str(bundle / "launch.sh"), *extra], env)
         except KeyboardInterrupt:
             sys.stderr.write("ftc launch: interrupted; resume with --resume\n")
             return 130
@@ -81,3 +81,20 @@ def launch_bundle(bundle: Path, resume: str | None = None) -> int:
 
     print(format_summary(json.loads(summary_path.read_text(encoding="utf-8"))), flush=True)
     return EXIT_OK
+
+
+def _stream(cmd: list[str], env: dict[str, str]) -> int:
+    """Run cmd; stdout straight through, stderr through the launcher-traceback filter."""
+    from ftc.runtime.launcher_output import LauncherStderr
+
+    sys.stdout.flush()
+    proc = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE)
+    assert proc.stderr is not None
+    err = LauncherStderr(sys.stderr.buffer)
+    try:
+        while chunk := os.read(proc.stderr.fileno(), 65536):
+            err.feed(chunk)
+    finally:
+        err.close()
+        proc.stderr.close()
+    return proc.wait()

@@ -29,9 +29,12 @@ def main(argv: list[str] | None = None) -> int:
         summary = run_training(args.lock, resume=args.resume or None,
                                resume_requested=args.resume is not None)
     except RunFailure as failure:
-        if _is_rank_zero() or any(d.rule == "FTC509" for d in failure.diagnostics):
+        if _is_rank_zero() or not failure.collective:
             sys.stderr.write(render(failure.diagnostics, "text") + "\n")
-        _teardown(success=False)
+            sys.stderr.flush()
+        # every rank failed together: meet once more, so rank 0 has printed before any
+        # exit makes the launcher stop the others
+        _teardown(success=failure.collective)
         return EXIT_PROBLEMS
     _teardown(success=True)
     if summary is not None and not os.environ.get(QUIET_SUMMARY_ENV):
@@ -46,7 +49,10 @@ def _is_rank_zero() -> bool:
 
 
 def _teardown(success: bool) -> None:
-    """Barrier + destroy_process_group: without it gloo runs may SIGABRT at exit."""
+    """Barrier + destroy_process_group: without it gloo runs may SIGABRT at exit.
+
+    No barrier after a failure on one rank only: the others are stuck in a collective.
+    """
     try:
         import torch.distributed as dist
     except ImportError:  # pragma: no cover

@@ -47,9 +47,31 @@ def prepare(lock: RunLock, out_dir: Path):
     from ftc.dataprep import prepare_for_run
 
     try:
-        return prepare_for_run(lock.values, lock.dir, out_dir, origin=str(lock.path))
+        return prepare_for_run(_absolute_data(lock), lock.dir, out_dir, origin=str(lock.path))
     except FtcError as exc:
         raise RunFailure(exc.diagnostics) from None
+
+
+def _absolute_data(lock: RunLock) -> dict:
+    """The lock's values with local data paths absolute: problems then name real files,
+    not paths relative to the bundle directory the user is not in."""
+    values = json.loads(json.dumps(lock.values))
+    data = values.get("data") or {}
+    for split in ("train", "validation", "test"):
+        entries = data.get(split)
+        if isinstance(entries, str):
+            entries = [entries]
+        if entries:
+            data[split] = [e if _is_dataset_id(e, lock) else str(lock.local(e))
+                           for e in entries]
+    return values
+
+
+def _is_dataset_id(entry: str, lock: RunLock) -> bool:
+    from ftc.runtime.model_loading import is_hub_id
+
+    return (is_hub_id(entry) and not lock.local(entry).exists()
+            and not entry.endswith((".jsonl", ".json", ".csv", ".parquet")))
 
 
 def load_prepared(lock: RunLock, prepared) -> Splits:

@@ -21,9 +21,10 @@ LOCK_NAME = "recipe.lock.yaml"
 class RunFailure(Exception):
     """A known run-time failure, already explained as diagnostics (no traceback)."""
 
-    def __init__(self, diagnostics: list[Diagnostic]):
+    def __init__(self, diagnostics: list[Diagnostic], collective: bool = False):
         super().__init__("\n".join(d.text() for d in diagnostics))
         self.diagnostics = diagnostics
+        self.collective = collective  # raised on every rank at once (they can still meet)
 
 
 @dataclass

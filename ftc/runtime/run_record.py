@@ -23,7 +23,13 @@ def read_metrics(run_dir: Path) -> list[dict]:
     path = run_dir / METRICS_NAME
     if not path.is_file():
         return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            out.append(json.loads(line))
+        except ValueError:  # a line cut short by a kill; that step is logged again on resume
+            continue
+    return out
 
 
 def truncate_metrics(run_dir: Path, after_step: int) -> None:

@@ -57,7 +57,7 @@ def _train(lock: RunLock, resume: str | None, resume_requested: bool) -> dict | 
         apply_chat_template_setting(lock, tokenizer)
     apply_data_facts(args, splits.format, has_validation=bool(splits.validation))
     args.output_dir = str(run_dir)
-    args.eval_on_start = checkpoint is None and bool(splits.validation)
+    args.eval_on_start = checkpoint is None and args.eval_strategy != "no"
     os.environ["TENSORBOARD_LOGGING_DIR"] = str(run_dir / "tensorboard")
 
     model = load_model(lock, device_index=_device_index(args, state))
@@ -174,7 +174,7 @@ def _agree_on_run(lock: RunLock, state, tokenizer, resume: str | None,
         broadcast_object_list(payload, from_process=0)
     status, *rest = payload[0]
     if status == "fail":
-        raise RunFailure(rest[0])
+        raise RunFailure(rest[0], collective=True)
     return tuple(rest)
 
 

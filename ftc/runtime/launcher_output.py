@@ -1,0 +1,81 @@
+"""The launcher's stderr, minus its own traceback once the runtime explained the failure.
+
+When a rank exits 1 after printing `path:line:col: error: FTCnnn ...`,
+`accelerate launch` adds a Python traceback of its own (ChildFailedError from
+torchrun, CalledProcessError from the one-process launcher) that says nothing
+more than "the child failed". `ftc launch` streams stderr through this filter:
+everything passes through live (progress bars included) except that one
+wrapper traceback, and only after an FTC diagnostic was seen. Any other
+traceback (a bug) is shown whole.
+"""
+
+from __future__ import annotations
+
+from typing import BinaryIO
+
+HEADER = b"Traceback (most recent call last):"
+WRAPPERS = (b"ChildFailedError", b"CalledProcessError")
+
+
+class LauncherStderr:
+    def __init__(self, out: BinaryIO) -> None:
+        self.out = out
+        self.explained = False  # an FTC diagnostic went by
+        self.partial = b""  # the current line so far, not yet written
+        self.mid_line = False  # part of the current line was already written
+        self.held: list[bytes] | None = None  # a traceback being looked at
+        self.wrapper = False
+        self.rules_after = 0  # "=====" lines seen after a ChildFailedError line
+
+    def feed(self, chunk: bytes) -> None:
+        lines = (self.partial + chunk).split(b"\n")
+        self.partial = lines.pop()
+        for line in lines:
+            self._line(line + b"\n")
+        if self.partial and self.held is None and (
+                self.mid_line or not HEADER.startswith(self.partial)):
+            self._write(self.partial)  # progress bars redraw with \r, never \n
+            self.partial, self.mid_line = b"", True
+        self.out.flush()
+
+    def close(self) -> None:
+        if self.held:
+            self._write(b"".join(self.held))
+        if self.partial:
+            self._write(self.partial)
+        self.held, self.partial = None, b""
+        self.out.flush()
+
+    def _line(self, line: bytes) -> None:
+        starts_line, self.mid_line = not self.mid_line, False
+        if self.held is not None:
+            self._hold(line)
+            return
+        if starts_line and self.explained and line.startswith(HEADER):
+            self.held, self.wrapper, self.rules_after = [line], False, 0
+            return
+        if b": error: FTC" in line:
+            self.explained = True
+        self._write(line)
+
+    def _hold(self, line: bytes) -> None:
+        assert self.held is not None
+        self.held.append(line)
+        if self.wrapper:
+            if line.strip() and set(line.strip()) == {ord("=")}:
+                self.rules_after += 1
+                if self.rules_after == 2:  # the end of torchrun's failure box
+                    self.held = None
+            return
+        if line.startswith((b" ", b"\t")) or line.startswith(HEADER):
+            return  # frames of the traceback
+        if any(w in line for w in WRAPPERS):
+            self.wrapper = True
+            if b"CalledProcessError" in line:
+                self.held = None  # one line, nothing follows
+            return
+        self._write(b"".join(self.held))  # not the launcher's: show it all
+        self.held = None
+
+    def _write(self, data: bytes) -> None:
+        self.out.write(data)

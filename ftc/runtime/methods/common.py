@@ -1,0 +1,189 @@
+"""What every method builder shares: its inputs, its output shape, and the policy model.
+
+A builder gets a MethodContext (the lock, the loaded tokenizer, the data splits
+and the runtime's SFTConfig, whose TrainingArguments part every TRL config
+reuses value for value) and returns a MethodJob: one or more trainer stages
+(several for named adapters) and a `save` that writes the method's outputs.
+The policy of distill/dpo/reward/rlhf trains as method.tuning says (full, lora
+or qlora); that is the runtime's own model loading seen through a lock whose
+method.kind is the tuning, so QLoRA quantization and LoRA settings come from
+the same code as for SFT.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ftc.runtime.data_loading import Splits
+from ftc.runtime.run_lock import RunLock
+
+
+@dataclass
+class MethodContext:
+    """Everything a builder reads. `args` is the runtime's SFTConfig for this lock."""
+
+    lock: RunLock
+    tokenizer: Any
+    splits: Splits
+    args: Any
+    callbacks: list = field(default_factory=list)
+
+
+@dataclass
+class Stage:
+    """One trainer to run, built when first used (one accelerator-prepared trainer at a time).
+
+    `name` is the adapter's name for named adapters, else the kind.
+    """
+
+    name: str
+    factory: Callable[[], Any]
+    test_dataset: Any = None
+    _trainer: Any = None
+
+    @property
+    def trainer(self):
+        if self._trainer is None:
+            self._trainer = self.factory()
+        return self._trainer
+
+
+@dataclass
+class MethodJob:
+    """The stages to train in order, and how to write the result into a run directory."""
+
+    kind: str
+    stages: list[Stage]
+    save: Callable[[Path], dict[str, str]]
+    data_report: dict = field(default_factory=dict)
+
+
+def training_kwargs(args) -> dict:
+    """The TrainingArguments part of a config as keyword arguments (any TRL config takes them).
+
+    Only TrainingArguments fields travel: TRL configs reuse some names with other
+    meanings (SFT's loss_type is not DPO's), so method fields are set explicitly.
+    """
+    from transformers import TrainingArguments
+
+    names = {f.name for f in dataclasses.fields(TrainingArguments) if f.init}
+    return {k: v for k, v in args.to_dict().items() if k in names}
+
+
+def config_for(config_cls, args, **method_fields):
+    """A TRL config of config_cls with the runtime's training values and method_fields."""
+    kwargs = training_kwargs(args)
+    kwargs.update(method_fields)
+    return config_cls(**kwargs)
+
+
+def tuning_view(lock: RunLock, kind: str | None = None) -> RunLock:
+    """The lock as the SFT model loader should see it: method.kind = the tuning."""
+    values = copy.deepcopy(lock.values)
+    values["method"]["kind"] = kind or lock.get("method.tuning", "lora")
+    return RunLock(path=lock.path, values=values, positions=lock.positions)
+
+
+def load_policy(lock: RunLock, device_index: int | None = None):
+    """(model, peft_config) for the student/policy, trained as method.tuning says."""
+    from ftc.runtime.model_loading import check_target_modules, load_model, lora_config
+
+    view = tuning_view(lock)
+    model = load_model(view, device_index=device_index)
+    check_target_modules(view, model)
+    return model, lora_config(view)
+
+
+def trains_adapters(lock: RunLock) -> bool:
+    """Whether the run's output is a PEFT adapter rather than whole weights."""
+    kind = lock.get("method.kind")
+    if kind in ("prefix", "adapter"):
+        return True
+    return lock.get("method.tuning", "lora") in ("lora", "qlora")
+
+
+def model_kwargs(lock: RunLock) -> dict:
+    """from_pretrained keyword arguments for a second model (teacher, reward model)."""
+    from ftc.runtime.model_loading import weights_dtype
+
+    return {
+        "trust_remote_code": bool(lock.get("model.trust_remote_code", False)),
+        "attn_implementation": lock.get("model.attn_implementation", "sdpa"),
+        "dtype": weights_dtype(tuning_view(lock, "lora")),  # frozen: the lock's dtype as is
+    }
+
+
+def save_model_and_tokenizer(trainer, tokenizer, target: Path) -> None:
+    """trainer.save_model on every rank (ZeRO-3 gathers); tokenizer from the main one."""
+    trainer.save_model(str(target))
+    if trainer.accelerator.is_main_process:
+        tokenizer.save_pretrained(str(target))
+    trainer.accelerator.wait_for_everyone()
+
+
+def save_policy(lock: RunLock, trainer, tokenizer, run_dir: Path, model_class=None,
+                always_merge: bool = False, **load_kwargs) -> dict[str, str]:
+    """run_dir/adapter (LoRA/QLoRA) or run_dir/model (full); merged when export asks.
+
+    always_merge: a standalone model is needed whatever the export says (a reward
+    model that an rlhf recipe loads), so adapters are merged into run_dir/model.
+    """
+    adapters = trains_adapters(lock)
+    target = run_dir / ("adapter" if adapters else "model")
+    save_model_and_tokenizer(trainer, tokenizer, target)
+    outputs = {"adapter" if adapters else "model": str(target)}
+    merge = adapters and (always_merge or (lock.get("export") or {}).get("merge_adapters"))
+    if merge:
+        out = run_dir / ("model" if always_merge else "merged")
+        if trainer.accelerator.is_main_process:
+            merge_adapter(lock, target, out, tokenizer, model_class, **load_kwargs)
+        trainer.accelerator.wait_for_everyone()
+        outputs["model" if always_merge else "merged"] = str(out)
+    return outputs
+
+
+def merge_adapter(lock: RunLock, adapter_dir: Path, out: Path, tokenizer, model_class=None,
+                  **load_kwargs) -> Path:
+    """The unquantized base + the adapter, merged and saved as a standalone model."""
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    from ftc.runtime.model_loading import model_ref
+
+    cls = model_class or AutoModelForCausalLM
+    base = cls.from_pretrained(model_ref(lock), revision=lock.get("model.revision"),
+                               **model_kwargs(lock), **load_kwargs)
+    if getattr(base.config, "pad_token_id", None) is None:
+        base.config.pad_token_id = tokenizer.pad_token_id
+    merged = PeftModel.from_pretrained(base, str(adapter_dir)).merge_and_unload()
+    merged.save_pretrained(str(out))
+    tokenizer.save_pretrained(str(out))
+    return out
+
+
+def on_main_process(fn: Callable[[], Any]) -> Any:
+    """fn() run by the main process only, its result (or RunFailure) given to every rank."""
+    from accelerate import PartialState
+
+    from ftc.runtime.run_lock import RunFailure
+
+    state = PartialState()
+    payload: list = [None]
+    if state.is_main_process:
+        try:
+            payload = [("ok", fn())]
+        except RunFailure as failure:
+            payload = [("fail", failure.diagnostics)]
+    if state.num_processes > 1:
+        from accelerate.utils import broadcast_object_list
+
+        broadcast_object_list(payload, from_process=0)
+    status, value = payload[0]
+    if status == "fail":
+        raise RunFailure(value)
+    return value
