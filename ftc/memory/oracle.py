@@ -13,6 +13,7 @@ import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ftc.memory.accelerate_rule import training_bytes
 from ftc.memory.data import table
 from ftc.memory.estimator import base_weight_bytes, estimate
 from ftc.memory.shapes import from_table
@@ -117,7 +118,8 @@ def four_x_rule(w: Workload, load_only: bool = False) -> float:
         width = 1.0 if w.base_dtype == "int8" else 0.5
     else:
         width = 4.0 if (w.precision == "fp32" or (load_only and w.base_dtype == "fp32")) else 2.0
-    return params * width * (1 if load_only else 4)
+    size = params * width
+    return size if load_only else training_bytes(size)
 
 
 @dataclass
