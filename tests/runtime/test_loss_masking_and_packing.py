@@ -1,0 +1,101 @@
+"""What the loss covers: the assistant's turns (messages), the completion
+(prompt/completion), and with packing each example on its own: a packed batch's
+loss equals the token-weighted loss of the same examples run one by one."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from ftc.runtime.data_loading import Splits
+from ftc.runtime.run_lock import load_run_lock
+
+from .conftest import base_recipe, compile_bundle, merge
+
+pytestmark = pytest.mark.slow
+
+CHATS = [
+    [{"role": "user", "content": "Where is order #11111?"},
+     {"role": "assistant", "content": "Category: shipping\nReply: It ships today."}],
+    [{"role": "user", "content": "I was charged twice."},
+     {"role": "assistant", "content": "Category: billing\nReply: Refund on its way."}],
+    [{"role": "user", "content": "Hello, my monitor flickers all the time and I already "
+                                 "restarted it twice. Please help."},
+     {"role": "assistant", "content": "Category: technical\nReply: Reset it from the menu."}],
+    [{"role": "user", "content": "Love the lamp!"},
+     {"role": "assistant", "content": "Category: feedback\nReply: Thank you!"}],
+]
+
+
+def _trainer(workdir, tiny_model, tickets, fmt, records, **extra):
+    from ftc.runtime.chat_template import apply_chat_template_setting
+    from ftc.runtime.model_loading import load_model, load_tokenizer
+    from ftc.runtime.train import build_trainer
+    from ftc.runtime.training_args import apply_data_facts, sft_config
+
+    bundle = compile_bundle(workdir, merge(base_recipe("mask", tiny_model, tickets), extra))
+    lock = load_run_lock(bundle)
+    tokenizer = load_tokenizer(lock)
+    apply_chat_template_setting(lock, tokenizer)
+    args = sft_config(lock, workdir / "out")
+    args.report_to = []
+    apply_data_facts(args, fmt, has_validation=False)
+    model = load_model(lock)
+    trainer = build_trainer(lock, model, tokenizer, Splits(format=fmt, train=records), args, [])
+    return trainer, tokenizer
+
+
+def _trained_text(tokenizer, row):
+    return tokenizer.decode([i for i, lab in zip(row["input_ids"], row["labels"], strict=True)
+                             if lab != -100])
+
+
+def test_messages_train_only_the_assistant_turns(tmp_path, tiny_model, tickets):
+    trainer, tok = _trainer(tmp_path, tiny_model, tickets, "messages",
+                            [{"messages": c} for c in CHATS])
+    for row, chat in zip(trainer.train_dataset, CHATS, strict=True):
+        assert _trained_text(tok, row) == chat[1]["content"] + "<|im_end|>"
+
+
+def test_completion_trains_only_the_completion(tmp_path, tiny_model, tickets):
+    records = [{"prompt": "Ticket: I was charged twice.\nAnswer:",
+                "completion": " Category: billing"}]
+    trainer, tok = _trainer(tmp_path, tiny_model, tickets, "completion", records)
+    row = trainer.train_dataset[0]
+    assert _trained_text(tok, row) == " Category: billing" + tok.eos_token
+
+
+def _loss(trainer, batch) -> tuple[float, int]:
+    with torch.no_grad():
+        loss = trainer.compute_loss(trainer.model, dict(batch))
+    tokens = int((batch["labels"][:, 1:] != -100).sum())
+    return float(loss), tokens
+
+
+def test_packed_batch_loss_equals_the_examples_unpacked(tmp_path, tiny_model, tickets):
+    trainer, _ = _trainer(tmp_path, tiny_model, tickets, "messages",
+                          [{"messages": c} for c in CHATS],
+                          data={"packing": True}, training={"micro_batch_size": 1})
+    trainer.model.eval()  # no LoRA dropout: both sides see the same weights
+    batch = next(iter(trainer.get_train_dataloader()))
+    starts = (batch["position_ids"][0] == 0).nonzero().flatten().tolist()
+    assert batch["input_ids"].shape[0] == 1 and len(starts) == len(CHATS)  # one packed row
+    assert "attention_mask" not in batch  # padding-free: sequences are told apart by positions
+
+    packed, packed_tokens = _loss(trainer, batch)
+    ends = starts[1:] + [batch["input_ids"].shape[1]]
+    parts = []
+    for a, b in zip(starts, ends, strict=True):
+        one = trainer.data_collator([{"input_ids": batch["input_ids"][0, a:b].tolist(),
+                                      "labels": batch["labels"][0, a:b].tolist()}])
+        parts.append(_loss(trainer, one))
+    assert sum(n for _, n in parts) == packed_tokens
+    unpacked = sum(loss * n for loss, n in parts) / packed_tokens
+    assert packed == pytest.approx(unpacked, abs=1e-5)
+
+    # the same tokens as one plain causal sequence (examples attending to each other)
+    # give a different loss: the comparison above can fail
+    leaky = dict(batch)
+    leaky["position_ids"] = torch.arange(batch["input_ids"].shape[1])[None]
+    leaky_loss, _ = _loss(trainer, leaky)
+    assert abs(leaky_loss - packed) > 1e-3
