@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from ftc.memory.data import table
 from ftc.memory.errors import (
+    AMBIGUOUS_GPU,
     APPLIED_FIX,
     CANNOT_FIT,
     DOES_NOT_FIT,
@@ -356,6 +357,8 @@ def check_fit(values: dict, mode: str = "check", gpu: str | None = None,
         return FitReport(None, None, notes=[exc.note], mode=mode)
     if hw.get("accelerator") == "cpu" and not (gpu or gpu_memory):
         cap = None
+    if cap is not None and cap.warning:
+        notes.append(Note("hardware.gpu", AMBIGUOUS_GPU, cap.warning))
     try:
         est = estimate(from_values(values, notes))
     except MemoryInputError as exc:

@@ -16,6 +16,7 @@ class Gpu:
     name: str
     memory_bytes: int
     nominal: str = ""
+    warning: str | None = None  # e.g. an ambiguous name resolved to its smaller size
 
 
 def _key(name: str) -> str:
@@ -40,6 +41,13 @@ def lookup_gpu(name: str, key: str = "hardware.gpu") -> Gpu:
     """The table entry for a GPU name; MemoryInputError with did-you-mean and the list."""
     index = _index()
     found = index.get(_key(name)) or index.get(_key(re.sub(r"(?i)gb$", "", str(name))))
+    sizes = {_key(k): v for k, v in (table("gpus").get("ambiguous") or {}).items()}
+    if found is None and _key(name) in sizes:
+        choices = sizes[_key(name)]
+        gpu = lookup_gpu(choices[0], key)
+        return Gpu(gpu.name, gpu.memory_bytes, gpu.nominal,
+                   f"{name!r} comes as {' or '.join(choices)}; checking against "
+                   f"{choices[0]} (name the larger one if that is yours)")
     if found is None:
         close = difflib.get_close_matches(_key(name), list(index), n=1, cutoff=0.5)
         guess = f"did you mean {index[close[0]]!r}? " if close else ""
@@ -57,7 +65,7 @@ def capacity(gpu: str | None = None, gpu_memory: str | None = None) -> Gpu | Non
             size = parse_size(gpu_memory)
         except ValueError as exc:
             raise MemoryInputError("hardware.gpu_memory", BAD_SETTING, str(exc)) from None
-        return Gpu(gpu or gpu_memory, size)
+        return Gpu(gpu or f"a {gpu_memory} GPU", size)
     if gpu:
         return lookup_gpu(gpu)
     return None

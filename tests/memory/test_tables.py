@@ -114,3 +114,15 @@ def test_approximate_shapes_track_the_count():
     for billions in (0.5, 3, 13, 70):
         shape = approximate("x", billions * 1e9)
         assert abs(shape.parameters() / (billions * 1e9) - 1) < 0.02
+
+
+def test_ambiguous_gpu_name_checks_the_smaller_card_and_warns():
+    from ftc.memory.errors import AMBIGUOUS_GPU
+    from ftc.memory.fit import check_fit
+
+    from .conftest import lock
+
+    gpu = lookup_gpu("A100")
+    assert gpu.name == "A100-40GB" and "A100-80GB" in gpu.warning
+    report = check_fit(lock(**{"hardware.gpu": "a100"}))
+    assert report.gpu == "A100-40GB" and report.notes[0].rule == AMBIGUOUS_GPU
