@@ -343,15 +343,14 @@ def estimate(w: Workload) -> Estimate:
     head_grad = float(s.vocab * s.hidden * gbytes) if full and s.family == "decoder" else 0.0
     grads_at_loss = grads_live if persist else min(head_grad, grads_live)
 
+    # At the loss, checkpointing keeps only the layer inputs; the logits and one
+    # layer's recompute come one after the other, so the larger of the two counts.
+    acts, logits = a.saved + a.mask, a.logits
     if w.gradient_checkpointing:
-        act_at_loss = a.saved + max(a.logits, a.layer) + a.mask
-    else:
-        act_at_loss = a.saved + a.logits + a.mask
+        if a.layer > a.logits:
+            acts, logits = acts + a.layer, 0.0
     loss = {**resident, "autocast weight copies": cast, "gradients": grads_at_loss,
-            "activations": act_at_loss - a.logits if not w.gradient_checkpointing
-            else act_at_loss - max(a.logits, a.layer) + (a.layer if a.layer > a.logits else 0),
-            "logits and loss": a.logits if (not w.gradient_checkpointing or a.logits >= a.layer)
-            else 0.0}
+            "activations": acts, "logits and loss": logits}
     backward_end = {**resident, "gradients": grads_live, "activations": a.layer + a.mask}
     scratch = 0.0 if w.optimizer_in_backward else st.scratch
     step = {**resident, "gradients": grads_live, "optimizer step scratch": scratch}

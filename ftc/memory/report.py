@@ -70,7 +70,7 @@ def fit_text(report: FitReport) -> str:
     if report.fits:
         tight = " (tight: the high end does not fit)" if report.tight else ""
         return f"fits {report.gpu} ({fmt(cap)}): {fmt(cap - need)} to spare{tight}"
-    return "DOES NOT FIT: " + report.message()
+    return report.message()
 
 
 def as_json(est: Estimate, report: FitReport, label: str) -> dict:
