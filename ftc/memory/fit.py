@@ -418,9 +418,28 @@ def cannot_fit_message(report: FitReport) -> str:
     if every is not None:
         lines.append(f"with {every.description} it still needs {fmt(usable(every.estimate))}: "
                      f"{_over(report, usable(every.estimate))}")
-    lines.append("a GPU with more memory, more GPUs with hardware.strategy zero3, a shorter "
-                 "model.max_seq_length or a smaller model would")
+    lines.append("what would: a GPU with more memory, more GPUs with hardware.strategy zero3, "
+                 "a shorter model.max_seq_length, or a smaller model")
     return "\n".join(lines)
+
+
+def oom_advice(values: dict, capacity_bytes: int | None = None) -> str:
+    """What to change after an out-of-memory error (for the runtime): the same table.
+
+    With the device's memory the fixes come ranked with their estimates;
+    without it, the applicable ones in order of cost.
+    """
+    if capacity_bytes:
+        report = check_fit(values, "check", gpu_memory=f"{int(capacity_bytes)}B")
+        if report.fits is False:
+            return report.message()
+    steps = []
+    for spec in fix_table():
+        changes = GENERATORS[spec["id"]](values, lambda v: False)
+        if changes:
+            what = ", ".join(f"{k}: {_yaml(v)}" for k, v in changes.items())
+            steps.append(f"  {len(steps) + 1}. {spec['title']} [{what}]")
+    return "\n".join(["out of memory; what to change, cheapest first:", *steps])
 
 
 # --------------------------------------------------------------------------- compiler hook

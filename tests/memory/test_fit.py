@@ -134,3 +134,15 @@ def test_compile_auto_kind_switch_refills_defaults(recipe):
         assert result.values["training"]["learning_rate"] == pytest.approx(2e-4)
     else:  # a cheaper fix (8-bit optimizer, ...) was enough
         assert kind == "full"
+
+
+def test_oom_advice_for_the_runtime():
+    from ftc.memory.fit import oom_advice
+
+    values = lock(**{"model.max_seq_length": 4096})
+    ranked = oom_advice(values, 20 * GIB)
+    assert ranked.startswith("job does not fit") and "fixes, cheapest first" in ranked
+    plain = oom_advice(values)
+    lines = plain.splitlines()
+    assert lines[0].startswith("out of memory") and "micro batch" in lines[1]
+    assert "gradient checkpointing" in lines[2]
