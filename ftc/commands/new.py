@@ -29,7 +29,7 @@ APPROACHES = ("auto", "full", "lora", "qlora", "prefix", "adapter", "distill", "
 
 
 def register(p: argparse.ArgumentParser) -> None:
-    from ftc.memory.recommend import TASKS
+    from ftc.memory.tasks import TASKS
 
     p.add_argument("--approach", choices=APPROACHES, required=True)
     p.add_argument("--base-model", required=True, metavar="NAME",

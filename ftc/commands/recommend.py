@@ -23,7 +23,7 @@ task.  Then: ftc new --approach <approach> --base-model NAME."""
 
 
 def register(p: argparse.ArgumentParser) -> None:
-    from ftc.memory.recommend import TASKS
+    from ftc.memory.tasks import TASKS
 
     p.add_argument("--examples", type=int, required=True, metavar="N",
                    help="training examples you have (or preference pairs)")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ftc.memory import tasks
 from ftc.memory.data import table
 from ftc.memory.errors import MemoryInputError
 from ftc.memory.estimator import estimate
@@ -16,8 +17,7 @@ from ftc.memory.fit import usable
 from ftc.memory.units import fmt
 from ftc.memory.workload import from_values
 
-TASKS = ("style", "classification", "knowledge", "generation", "instruction", "alignment",
-         "smaller-model")
+TASKS = tasks.TASKS
 
 
 @dataclass
