@@ -244,6 +244,11 @@ def resolve_shape(base: str, parameters: float | None = None,
     shape = from_table(base)
     if shape is not None:
         return shape
+    if (path.is_absolute() or base.startswith((".", "~")) or path.exists()) and not parameters:
+        raise MemoryInputError(key, UNKNOWN_MODEL,
+                               f"no config.json in the model directory {base}",
+                               "create the model first (e.g. `ftc init-tiny-model DIR`), or set "
+                               "model.parameters (in billions) for an estimate without it")
     if parameters:
         if notes is not None:
             notes.append(Note("model.parameters", APPROXIMATE_MODEL,

@@ -126,3 +126,9 @@ def test_ambiguous_gpu_name_checks_the_smaller_card_and_warns():
     assert gpu.name == "A100-40GB" and "A100-80GB" in gpu.warning
     report = check_fit(lock(**{"hardware.gpu": "a100"}))
     assert report.gpu == "A100-40GB" and report.notes[0].rule == AMBIGUOUS_GPU
+
+
+def test_local_directory_without_config_says_so(tmp_path):
+    with pytest.raises(MemoryInputError) as err:
+        resolve_shape(str(tmp_path / "models" / "tiny"))
+    assert "no config.json" in err.value.note.message
