@@ -14,6 +14,7 @@ EPILOG = """examples:
   ftc compile recipes/quickstart.yaml                 # -> build/quickstart/
   ftc compile recipe.yaml -o /shared/bundles/job42
   ftc compile recipe.yaml --set training.epochs=2 --set hardware.gpus=8
+  ftc compile recipe.yaml --set hardware.gpu=L4 --fit   # cheapest change that fits a 24 GB L4
 
 With lint errors nothing is written and the exit status is 1."""
 
@@ -25,12 +26,16 @@ def register(p: argparse.ArgumentParser) -> None:
                    metavar="KEY.PATH=VALUE", help="override a recipe value (repeatable)")
     p.add_argument("--ignore", action="append", default=[], metavar="FTCnnn",
                    help="lint rule id to silence (repeatable)")
+    p.add_argument("--fit", action="store_true",
+                   help="if the job would not fit GPU memory, apply the cheapest fix that "
+                        "does (same as --set hardware.fit=auto)")
     p.add_argument("--format", choices=["text", "json", "github"], default="text",
                    help="format of problem reports")
 
 
 def run(args: argparse.Namespace) -> int:
-    result = compile_recipe(args.recipe, args.overrides, args.ignore)
+    overrides = args.overrides + (["hardware.fit=auto"] if args.fit else [])
+    result = compile_recipe(args.recipe, overrides, args.ignore)
     if result.diagnostics:
         sys.stderr.write(render(result.diagnostics, args.format) + "\n")
     if result.usage_error:

@@ -47,7 +47,7 @@ def test_estimate_json_and_does_not_fit_exit_1(recipe, capsys):
 
 def test_estimate_unknown_gpu_is_a_usage_error(recipe, capsys):
     code, _, err = run(capsys, "estimate", str(recipe(LORA_8B)), "--gpu", "A100-8GB")
-    assert code == 2 and "did you mean 'A100-80GB'" in err and "FTC303" in err
+    assert code == 2 and "did you mean 'A100-80GB'" in err and "FTC403" in err
 
 
 def test_estimate_recipe_errors_point_at_the_line(recipe, capsys):
@@ -59,10 +59,10 @@ def test_estimate_recipe_errors_point_at_the_line(recipe, capsys):
 def test_estimate_unknown_model_says_so_at_model_base(recipe, capsys):
     text = LORA_8B.replace("meta-llama/Llama-3.1-8B", "acme/private-model")
     code, _, err = run(capsys, "estimate", str(recipe(text)), "--gpu", "L4")
-    assert code == 1 and "FTC304" in err and "model.parameters" in err and ":2:" in err
+    assert code == 1 and "FTC404" in err and "model.parameters" in err and ":2:" in err
     code, out, err = run(capsys, "estimate", str(recipe(text.replace(
         "max_seq_length: 2048}", "max_seq_length: 2048, parameters: 8}"))), "--gpu", "L4")
-    assert code in (0, 1) and "FTC305" in err and "peak per GPU" in out
+    assert code in (0, 1) and "FTC405" in err and "peak per GPU" in out
 
 
 def test_estimate_imports_no_training_library(recipe):
