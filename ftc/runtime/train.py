@@ -64,6 +64,7 @@ def _train(lock: RunLock, resume: str | None, resume_requested: bool) -> dict | 
     check_target_modules(lock, model)
     recorder = make_recorder(run_dir)
     trainer = build_trainer(lock, model, tokenizer, splits, args, [recorder])
+    _check_something_to_train(lock, trainer)
     if checkpoint is not None and state.is_main_process:
         from ftc.runtime.run_dir import checkpoint_step
 
@@ -113,6 +114,17 @@ def build_trainer(lock: RunLock, model, tokenizer, splits, args, callbacks: list
         train_dataset=to_dataset(splits.train), eval_dataset=to_dataset(splits.validation),
         peft_config=lora_config(lock), callbacks=callbacks,
     )
+
+
+def _check_something_to_train(lock: RunLock, trainer) -> None:
+    """TRL drops examples whose trainable part truncation cut off; none left is an error."""
+    if len(trainer.train_dataset) == 0:
+        limit = lock.get("model.max_seq_length")
+        raise lock.fail("model.max_seq_length", "FTC510",
+                        f"no training example has anything to train on within "
+                        f"model.max_seq_length ({limit} tokens): truncation cut off every "
+                        "answer", "raise model.max_seq_length, or set data.length_policy: "
+                        "drop to skip over-long examples")
 
 
 def _example_counts(splits) -> dict:
