@@ -15,6 +15,9 @@ from ftc.runtime.launch_env import QUIET_SUMMARY_ENV
 
 
 def main(argv: list[str] | None = None) -> int:
+    # OpenMP threads that spin at barriers collapse (5-10x slower) when anything else
+    # runs on the same cores; sleeping ones cost little. Read when torch loads.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     parser = argparse.ArgumentParser(prog="python -m ftc.runtime",
                                      description="Train from a recipe.lock.yaml.")
     parser.add_argument("lock", help="recipe.lock.yaml (or the bundle directory)")
