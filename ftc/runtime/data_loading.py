@@ -74,15 +74,20 @@ def _is_dataset_id(entry: str, lock: RunLock) -> bool:
             and not entry.endswith((".jsonl", ".json", ".csv", ".parquet")))
 
 
-def load_prepared(lock: RunLock, prepared) -> Splits:
-    """The prepared files as records; preference pairs (or any non-SFT format) refused."""
-    kind = lock.get("method.kind")
-    if prepared.format not in SFT_FORMATS:
+def check_format(lock: RunLock, fmt: str) -> None:
+    """Preference pairs (or any non-SFT format) cannot train an SFT method."""
+    if fmt not in SFT_FORMATS:
         raise lock.fail("data.format", "FTC503",
-                        f"the data is in {prepared.format!r} format, but method.kind {kind!r} "
-                        "trains on 'messages' or 'completion' (prompt/completion) examples",
+                        f"the data is in {fmt!r} format, but method.kind "
+                        f"{lock.get('method.kind')!r} trains on 'messages' or 'completion' "
+                        "(prompt/completion) examples",
                         "preference pairs (prompt/chosen/rejected) train with method.kind dpo "
                         "or reward; for SFT keep only the chosen answer as the completion")
+
+
+def load_prepared(lock: RunLock, prepared) -> Splits:
+    """The prepared files as records, in a format the method trains on."""
+    check_format(lock, prepared.format)
     columns = ("messages",) if prepared.format == "messages" else ("prompt", "completion")
     return Splits(
         format=prepared.format,

@@ -316,7 +316,7 @@ def make_example(rng: random.Random, padding_sentences: int = 0) -> dict:
 
 
 def generate(
-    n: int, seed: int, long_fraction: float = 0.0, long_sentences: int = 12
+    n: int, seed: int, long_fraction: float = 0.0, long_sentences: int = 40
 ) -> Iterator[dict]:
     """n examples from seed; a long_fraction of them carry long_sentences extra sentences."""
     rng = random.Random(seed)

@@ -100,6 +100,7 @@ def build_trainer(lock: RunLock, model, tokenizer, splits, args, callbacks: list
     """The SFT trainer for full/lora/qlora (PEFT wraps the model inside TRL)."""
     from ftc.runtime.data_loading import to_dataset
     from ftc.runtime.model_loading import lora_config
+    from ftc.runtime.packing import rows_collator, wants_row_batches
 
     callbacks = list(callbacks)
     if args.load_best_model_at_end:
@@ -109,11 +110,15 @@ def build_trainer(lock: RunLock, model, tokenizer, splits, args, callbacks: list
         callbacks.append(EarlyStoppingCallback(
             early_stopping_patience=int(early.get("patience", 3)),
             early_stopping_threshold=float(early.get("threshold", 0.0))))
-    return trainer_class()(
+    trainer = trainer_class()(
         model=model, args=args, processing_class=tokenizer,
         train_dataset=to_dataset(splits.train), eval_dataset=to_dataset(splits.validation),
         peft_config=lora_config(lock), callbacks=callbacks,
     )
+    if args.packing and wants_row_batches(lock.get("model.attn_implementation", "sdpa")):
+        trainer.data_collator = rows_collator(trainer.data_collator.pad_token_id,
+                                              trainer.data_collator.pad_to_multiple_of)
+    return trainer
 
 
 def _check_something_to_train(lock: RunLock, trainer) -> None:
@@ -194,7 +199,7 @@ def _main_process_setup(lock: RunLock, tokenizer, resume: str | None, resume_req
     import shutil
 
     from ftc.runtime.chat_template import apply_chat_template_setting
-    from ftc.runtime.data_loading import load_prepared, prepare
+    from ftc.runtime.data_loading import check_format, prepare
     from ftc.runtime.run_dir import (
         new_run_id,
         plan_resume,
@@ -211,8 +216,9 @@ def _main_process_setup(lock: RunLock, tokenizer, resume: str | None, resume_req
     staging = runs_root(lock) / f".data-{run_dir.name}"
     prepared = prepare(lock, staging)
     try:
-        if load_prepared(lock, prepared).format == "messages":
-            apply_chat_template_setting(lock, tokenizer)  # refuse before anything is written
+        check_format(lock, prepared.format)  # refuse before anything is written
+        if prepared.format == "messages":
+            apply_chat_template_setting(lock, tokenizer)
         _print_diagnostics(prepared.diagnostics)
         prepare_run_dir(lock, run_dir)
         data_dir = run_dir / "data"

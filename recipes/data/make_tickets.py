@@ -3,7 +3,7 @@
 
     python recipes/data/make_tickets.py      # recipes/data/tickets/{train,validation}.jsonl
     python recipes/data/make_tickets.py --out DIR --n 2000 --long-fraction 0.1
-        # a length-skewed set (10% of tickets ten times longer), e.g. for the packing benchmark
+        # a length-skewed set (10% of tickets ~7x longer), e.g. for the packing benchmark
 
 The examples come from ftc.runtime.example_data, which `ftc init-tiny-model`
 also uses to train the tiny model's tokenizer.

@@ -35,9 +35,11 @@ def tickets(tmp_path_factory) -> dict[str, Path]:
     from ftc.runtime import example_data
 
     root = tmp_path_factory.mktemp("data")
-    files = {"train": root / "train.jsonl", "validation": root / "validation.jsonl"}
+    files = {"train": root / "train.jsonl", "validation": root / "validation.jsonl",
+             "test": root / "test.jsonl"}
     example_data.write_jsonl(files["train"], list(example_data.generate(160, seed=11)))
     example_data.write_jsonl(files["validation"], list(example_data.generate(32, seed=12)))
+    example_data.write_jsonl(files["test"], list(example_data.generate(16, seed=13)))
     return files
 
 

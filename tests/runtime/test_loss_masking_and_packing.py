@@ -24,6 +24,10 @@ CHATS = [
      {"role": "assistant", "content": "Category: technical\nReply: Reset it from the menu."}],
     [{"role": "user", "content": "Love the lamp!"},
      {"role": "assistant", "content": "Category: feedback\nReply: Thank you!"}],
+    [{"role": "user", "content": "I cannot log in since Monday."},
+     {"role": "assistant", "content": "Category: account\nReply: A reset link is on its way."}],
+    [{"role": "user", "content": "The kettle arrived broken, can I send it back?"},
+     {"role": "assistant", "content": "Category: returns\nReply: Yes, the label is attached."}],
 ]
 
 
@@ -74,21 +78,26 @@ def _loss(trainer, batch) -> tuple[float, int]:
 
 def test_packed_batch_loss_equals_the_examples_unpacked(tmp_path, tiny_model, tickets):
     trainer, _ = _trainer(tmp_path, tiny_model, tickets, "messages",
-                          [{"messages": c} for c in CHATS],
-                          data={"packing": True}, training={"micro_batch_size": 1})
+                          [{"messages": c} for c in CHATS], model={"max_seq_length": 128},
+                          data={"packing": True}, training={"micro_batch_size": 4})
     trainer.model.eval()  # no LoRA dropout: both sides see the same weights
     batch = next(iter(trainer.get_train_dataloader()))
-    starts = (batch["position_ids"][0] == 0).nonzero().flatten().tolist()
-    assert batch["input_ids"].shape[0] == 1 and len(starts) == len(CHATS)  # one packed row
-    assert "attention_mask" not in batch  # padding-free: sequences are told apart by positions
+    assert "attention_mask" not in batch  # examples are told apart by their positions
+    rows, length = batch["input_ids"].shape
+    assert rows >= 2 and length <= 128  # packed rows stay rows (SDPA: no flattening)
 
     packed, packed_tokens = _loss(trainer, batch)
-    ends = starts[1:] + [batch["input_ids"].shape[1]]
     parts = []
-    for a, b in zip(starts, ends, strict=True):
-        one = trainer.data_collator([{"input_ids": batch["input_ids"][0, a:b].tolist(),
-                                      "labels": batch["labels"][0, a:b].tolist()}])
-        parts.append(_loss(trainer, one))
+    for row in range(rows):
+        positions = batch["position_ids"][row]
+        starts = (positions == 0).nonzero().flatten().tolist() + [length]
+        for a, b in zip(starts, starts[1:], strict=False):
+            labels = batch["labels"][row, a:b]
+            if (labels[1:] != -100).any():  # an example (padding has no labels)
+                one = trainer.data_collator([{"input_ids": batch["input_ids"][row, a:b].tolist(),
+                                              "labels": labels.tolist()}])
+                parts.append(_loss(trainer, one))
+    assert len(parts) == len(CHATS)
     assert sum(n for _, n in parts) == packed_tokens
     unpacked = sum(loss * n for loss, n in parts) / packed_tokens
     assert packed == pytest.approx(unpacked, abs=1e-5)
@@ -96,6 +105,6 @@ def test_packed_batch_loss_equals_the_examples_unpacked(tmp_path, tiny_model, ti
     # the same tokens as one plain causal sequence (examples attending to each other)
     # give a different loss: the comparison above can fail
     leaky = dict(batch)
-    leaky["position_ids"] = torch.arange(batch["input_ids"].shape[1])[None]
+    leaky["position_ids"] = torch.arange(length).expand(rows, length)
     leaky_loss, _ = _loss(trainer, leaky)
     assert abs(leaky_loss - packed) > 1e-3

@@ -22,7 +22,9 @@ def _launch(workdir, recipe):
 @pytest.fixture(scope="module")
 def lora_run(tmp_path_factory, tiny_model, tickets):
     workdir = tmp_path_factory.mktemp("lora")
-    return _launch(workdir, base_recipe("lora-one", tiny_model, tickets))
+    recipe = merge(base_recipe("lora-one", tiny_model, tickets),
+                   {"data": {"test": str(tickets["test"])}, "export": {"merge_adapters": True}})
+    return _launch(workdir, recipe)
 
 
 def test_run_directory_holds_everything(lora_run):
@@ -63,6 +65,7 @@ def test_summary_reports_falling_losses_and_throughput(lora_run):
     assert summary["tokens_trained"] == last_tokens[-1] > 12 * 4 * 50
     assert summary["tokens_per_second"] > 0
     assert summary["outputs"]["adapter"] == str(run_dir / "adapter")
+    assert summary["examples"]["test"] == 16 and summary["test_loss"] > 0  # held-out, at the end
     # ftc launch prints it at the end
     assert "validation loss:" in done.stdout and str(run_dir / "adapter") in done.stdout
 
@@ -84,6 +87,21 @@ def test_adapter_loads_with_peft_and_generates(lora_run, tiny_model):
     with torch.no_grad():
         out = model.generate(**prompt, max_new_tokens=6, do_sample=False)
     assert out.shape[1] > prompt["input_ids"].shape[1]
+
+
+def test_merged_model_equals_base_plus_adapter(lora_run, tiny_model):
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    _, run_dir, _ = lora_run
+    merged = AutoModelForCausalLM.from_pretrained(run_dir / "merged")
+    adapted = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(tiny_model),
+                                        run_dir / "adapter")
+    ids = torch.tensor([[5, 17, 99, 300, 42, 7]])
+    with torch.no_grad():
+        assert torch.allclose(merged(ids).logits, adapted(ids).logits, atol=1e-4)
+    assert not any("lora" in name for name, _ in merged.named_parameters())
 
 
 def test_full_fine_tuning_saves_a_whole_model(tmp_path, tiny_model, tickets):
