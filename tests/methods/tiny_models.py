@@ -18,7 +18,7 @@ from ftc.runtime.tiny_model import TinySpec, build_model, train_tokenizer
 
 STUDENT = TinySpec(hidden_size=64, layers=2, heads=2, kv_heads=1, intermediate_size=176,
                    vocab_size=768, max_positions=512, seed=0)
-TEACHER = TinySpec(hidden_size=96, layers=2, heads=3, kv_heads=1, intermediate_size=256,
+TEACHER = TinySpec(hidden_size=64, layers=3, heads=2, kv_heads=1, intermediate_size=176,
                    vocab_size=768, max_positions=512, seed=1)
 
 
@@ -56,7 +56,7 @@ def save(model, tokenizer, out: Path) -> Path:
     return out
 
 
-def make_pair(root: Path, student_steps: int = 60, teacher_steps: int = 120) -> dict[str, Path]:
+def make_pair(root: Path, student_steps: int = 60, teacher_steps: int = 100) -> dict[str, Path]:
     """{'tokenizer'-sharing 'student' (warmed up), 'raw' (random init), 'teacher'} dirs."""
     tokenizer = make_tokenizer()
     raw = build_model(tokenizer, STUDENT)
@@ -65,6 +65,6 @@ def make_pair(root: Path, student_steps: int = 60, teacher_steps: int = 120) -> 
     warm_up(student, tokenizer, student_steps, seed=1)
     out["student"] = save(student, tokenizer, root / "student")
     teacher = build_model(tokenizer, TEACHER)
-    warm_up(teacher, tokenizer, teacher_steps, seed=2, lr=2e-3)
+    warm_up(teacher, tokenizer, teacher_steps, seed=2)
     out["teacher"] = save(teacher, tokenizer, root / "teacher")
     return out

@@ -65,3 +65,23 @@ def prompts(n: int, seed: int) -> list[dict]:
     """Chat prompts without answers ({'prompt': [user message]})."""
     rng = random.Random(seed)
     return [{"prompt": [{"role": "user", "content": _ticket(rng)[0]}]} for _ in range(n)]
+
+
+def fluency_pairs(n: int, seed: int) -> list[dict]:
+    """Preference pairs for a fluency reward: the start of the right answer over shuffled words.
+
+    Both sides are 2-8 words long, so a reward model trained on them scores short
+    completions (what a quick GRPO run samples) on fluency rather than on length.
+    """
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        ticket, _, _, answer = _ticket(rng)
+        k = rng.randint(2, 8)
+        good = " ".join(answer.replace("\n", " \n ").split(" ")[:k]).replace(" \n ", "\n")
+        words = ticket.split()
+        rng.shuffle(words)
+        out.append({"prompt": [{"role": "user", "content": ticket}],
+                    "chosen": [{"role": "assistant", "content": good.strip()}],
+                    "rejected": [{"role": "assistant", "content": " ".join(words[:k])}]})
+    return out

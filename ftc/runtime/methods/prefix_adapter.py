@@ -154,16 +154,16 @@ def build_adapter(ctx: MethodContext) -> MethodJob:
 
 
 def _stage_trainer(base_cls, name: str):
-    """The SFT trainer class that activates adapter `name` before training it."""
+    """The SFT trainer class that activates adapter `name` before training it.
+
+    Evaluation uses whichever adapter is active (after train(): this one), so the
+    same trainer can also measure another adapter on this adapter's data.
+    """
 
     class AdapterStageTrainer(base_cls):
         def train(self, *args, **kwargs):
             self.accelerator.unwrap_model(self.model).set_adapter(name)
             return super().train(*args, **kwargs)
-
-        def evaluate(self, *args, **kwargs):
-            self.accelerator.unwrap_model(self.model).set_adapter(name)
-            return super().evaluate(*args, **kwargs)
 
     return AdapterStageTrainer
 
