@@ -27,7 +27,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 REPEATS = 3
-STEPS = 40
+STEPS = 30
 TARGET_WRAPPER, TARGET_PACKING = 0.97, 1.8
 SETTINGS = {"micro_batch_size": 8, "learning_rate": 2e-3, "max_seq_length": 1024,
             "lora_r": 16, "seed": 3}
