@@ -11,13 +11,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ftc.resolve import is_hub_id  # the compiler's own rule for "hub id, not a path"
 from ftc.runtime.run_lock import RunFailure, RunLock
 
 DTYPES = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}
-
-
-def is_hub_id(value: str) -> bool:
-    return not value.startswith((".", "/", "~")) and value.count("/") <= 1
 
 
 def model_ref(lock: RunLock, key: str = "model.base") -> str:
