@@ -44,12 +44,36 @@ def data(tmp_path_factory) -> dict[str, Path]:
         put(f"{task}-val", val[task])
     put("pref-train", ed.preference_pairs(96, 33))
     put("pref-val", ed.preference_pairs(24, 34))
-    put("fluency-train", ed.fluency_pairs(128, 35))
-    put("fluency-val", ed.fluency_pairs(24, 36))
+    put("category-train", category_pairs(128, 35))
+    put("category-val", category_pairs(24, 36))
     put("tickets-train", list(tickets.generate(96, 37)))
     put("tickets-val", list(tickets.generate(16, 38)))
     put("prompts", ed.prompts(12, 39))
     return files
+
+
+PREFERRED = "technical"
+
+
+def category_pairs(n: int, seed: int) -> list[dict]:
+    """Pairs for a reward model that likes one category: 'Category: technical' over others.
+
+    A sharp, learnable preference on the first tokens of an answer, where a tiny policy's
+    samples vary (six categories), so a short GRPO run can raise its reward visibly.
+    """
+    import random
+
+    from ftc.runtime.example_data import CATEGORIES, make_example
+
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        ticket = make_example(rng)["messages"][0]
+        other = rng.choice(sorted(c for c in CATEGORIES if c != PREFERRED))
+        out.append({"prompt": [ticket],
+                    "chosen": [{"role": "assistant", "content": f"Category: {PREFERRED}"}],
+                    "rejected": [{"role": "assistant", "content": f"Category: {other}"}]})
+    return out
 
 
 def write_jsonl(path: Path, rows: list) -> Path:
@@ -120,3 +144,22 @@ def state_dict_on_disk(model_dir: Path) -> dict:
 
 def logged(trainer, key: str) -> list[float]:
     return [h[key] for h in trainer.state.log_history if key in h]
+
+
+@pytest.fixture(scope="session")
+def reward_run(tmp_path_factory, models, data) -> dict:
+    """A reward model trained by the reward method on category pairs (used by rlhf too).
+
+    {'before', 'after': eval metrics, 'model': standalone model dir, 'run_dir'}.
+    """
+    from ftc.runtime.methods.run import train_job
+
+    workdir = tmp_path_factory.mktemp("reward")
+    _, job, run_dir = prepared_job(workdir, recipe(
+        "reward", models["student"], {"kind": "reward"}, data["category-train"],
+        data["category-val"], learning_rate=3e-3, max_steps=16))
+    trainer = job.stages[0].trainer
+    before = trainer.evaluate()
+    result = train_job(job, run_dir)
+    return {"before": before, "after": result.stages["reward"], "outputs": result.outputs,
+            "run_dir": run_dir, "trainer": trainer}
