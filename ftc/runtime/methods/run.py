@@ -33,13 +33,15 @@ def prepare_inputs(lock: RunLock, run_dir: Path):
     """
     from ftc.runtime.chat_template import apply_chat_template_setting
     from ftc.runtime.data_loading import prepare
+    from ftc.runtime.methods.common import on_main_process
     from ftc.runtime.methods.data import load_method_splits
     from ftc.runtime.model_loading import load_tokenizer
     from ftc.runtime.training_args import apply_data_facts, sft_config
 
     tokenizer = load_tokenizer(lock)
-    args = sft_config(lock, Path(run_dir))
-    splits = load_method_splits(lock, prepare(lock, Path(run_dir) / "data"))
+    args = sft_config(lock, Path(run_dir))  # sets the process group up (before on_main_process)
+    data_dir = Path(run_dir) / "data"
+    splits = on_main_process(lambda: load_method_splits(lock, prepare(lock, data_dir)))
     if splits.format in ("messages", "preference", "prompt"):
         apply_chat_template_setting(lock, tokenizer)
     apply_data_facts(args, splits.format, has_validation=bool(splits.validation))
