@@ -207,6 +207,14 @@ def mark_synthetic(report: dict, generated: Generated) -> dict:
     return report
 
 
+def synthetic_for_run(lock: RunLock) -> tuple[RunLock, Generated | None]:
+    """(the lock to prepare data from, what was generated): a no-op without a generate block."""
+    if lock.get("method.kind") != "distill" or not lock.get(KEY):
+        return lock, None
+    generated = generate_synthetic(lock)
+    return with_synthetic(lock, generated), generated
+
+
 def read_provenance(out: Path) -> dict | None:
     try:
         return json.loads(Path(str(out) + PROVENANCE_SUFFIX).read_text(encoding="utf-8"))
