@@ -10,7 +10,8 @@ as (dotted path, message, hint) for ftc.lint_rules to register under rule ids:
   are ignored (warning); a named adapter's data file that is missing (warning,
   like FTC120 for data.train);
 - rlhf: the effective batch (completions) must be a multiple of
-  num_generations; a local reward model directory that is missing (warning).
+  num_generations. (A reward model that is not there yet is no warning: a
+  reward recipe and the rlhf recipe that uses its runs are compiled together.)
 """
 
 from __future__ import annotations
@@ -46,12 +47,6 @@ def advise(resolved) -> list[Finding]:
     if kind == "adapter":
         out += _adapter_keys(resolved)
         out += _adapter_files(resolved)
-    if kind == "rlhf":
-        ref = resolved.get("method.rlhf.reward_model")
-        if ref and Path(ref).is_absolute() and not Path(ref).exists():
-            out.append(("method.rlhf.reward_model", f"reward model not found: {ref}",
-                        "train it first with the method.kind reward recipe; compiling is "
-                        "allowed so that the two recipes can be compiled together"))
     return out
 
 
