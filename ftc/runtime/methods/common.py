@@ -60,7 +60,6 @@ class MethodJob:
     kind: str
     stages: list[Stage]
     save: Callable[[Path], dict[str, str]]
-    data_report: dict = field(default_factory=dict)
 
 
 def training_kwargs(args) -> dict:
@@ -89,14 +88,36 @@ def tuning_view(lock: RunLock, kind: str | None = None) -> RunLock:
     return RunLock(path=lock.path, values=values, positions=lock.positions)
 
 
-def load_policy(lock: RunLock, device_index: int | None = None):
+def device_index(args) -> int | None:
+    """This process's GPU (a QLoRA base is placed whole on it), None on CPU."""
+    import torch
+
+    if args.use_cpu or not torch.cuda.is_available():
+        return None
+    from accelerate import PartialState
+
+    return PartialState().local_process_index
+
+
+def load_policy(lock: RunLock, args):
     """(model, peft_config) for the student/policy, trained as method.tuning says."""
     from ftc.runtime.model_loading import check_target_modules, load_model, lora_config
 
     view = tuning_view(lock)
-    model = load_model(view, device_index=device_index)
+    model = load_model(view, device_index=device_index(args))
     check_target_modules(view, model)
     return model, lora_config(view)
+
+
+def load_frozen(lock: RunLock, ref: str, revision: str | None, model_class=None, **kwargs):
+    """A second model that does not train (teacher, reference, reward model), in eval mode."""
+    from transformers import AutoModelForCausalLM
+
+    cls = model_class or AutoModelForCausalLM
+    model = cls.from_pretrained(ref, revision=revision, **model_kwargs(lock), **kwargs)
+    model.eval()
+    model.requires_grad_(False)
+    return model
 
 
 def trains_adapters(lock: RunLock) -> bool:
@@ -108,13 +129,18 @@ def trains_adapters(lock: RunLock) -> bool:
 
 
 def model_kwargs(lock: RunLock) -> dict:
-    """from_pretrained keyword arguments for a second model (teacher, reward model)."""
-    from ftc.runtime.model_loading import weights_dtype
+    """from_pretrained keyword arguments for a model that does not train: the lock's dtype."""
+    import torch
 
+    from ftc.runtime.model_loading import DTYPES
+
+    dtype = lock.get("model.dtype", "auto")
+    if dtype == "auto":
+        dtype = lock.get("training.precision", "fp32")
     return {
         "trust_remote_code": bool(lock.get("model.trust_remote_code", False)),
         "attn_implementation": lock.get("model.attn_implementation", "sdpa"),
-        "dtype": weights_dtype(tuning_view(lock, "lora")),  # frozen: the lock's dtype as is
+        "dtype": getattr(torch, DTYPES[dtype]),
     }
 
 

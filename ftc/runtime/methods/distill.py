@@ -50,15 +50,12 @@ def distillation_loss(student_logits, teacher_logits, labels, temperature: float
 
 def load_teacher(lock: RunLock, student_vocab: int):
     """The frozen teacher (method.distill.teacher), checked to share the student's vocabulary."""
-    from transformers import AutoModelForCausalLM
-
-    from ftc.runtime.methods.common import model_kwargs
+    from ftc.runtime.methods.common import load_frozen
     from ftc.runtime.model_loading import model_ref
 
     ref = model_ref(lock, "method.distill.teacher")
     try:
-        teacher = AutoModelForCausalLM.from_pretrained(
-            ref, revision=lock.get("method.distill.teacher_revision"), **model_kwargs(lock))
+        teacher = load_frozen(lock, ref, lock.get("method.distill.teacher_revision"))
     except (OSError, ValueError) as exc:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise lock.fail("method.distill.teacher", "FTC504",
@@ -70,8 +67,6 @@ def load_teacher(lock: RunLock, student_vocab: int):
                         f"the teacher's vocabulary has {vocab} tokens, the student's "
                         f"{student_vocab}: logit distillation needs the same tokenizer",
                         "distill from a teacher of the same model family (same tokenizer)")
-    teacher.eval()
-    teacher.requires_grad_(False)
     return teacher
 
 
@@ -124,7 +119,7 @@ def build_distill(ctx: MethodContext) -> MethodJob:
     block = lock.get("method.distill") or {}
 
     def factory():
-        model, peft_config = load_policy(lock)
+        model, peft_config = load_policy(lock, ctx.args)
         teacher = load_teacher(lock, model.config.get_text_config().vocab_size)
         return distill_trainer_class()(
             model=model, args=ctx.args, processing_class=ctx.tokenizer,

@@ -85,7 +85,7 @@ def build_dpo(ctx: MethodContext) -> MethodJob:
     test = _pairs(ctx.splits.test, ctx.tokenizer, limit) if ctx.splits.test else None
 
     def factory():
-        model, peft_config = load_policy(lock)
+        model, peft_config = load_policy(lock, ctx.args)
         ref = None if peft_config is not None else _frozen_copy(lock)
         return DPOTrainer(model=model, ref_model=ref, args=dpo_config(lock, ctx.args),
                           train_dataset=train, eval_dataset=validation,
@@ -99,12 +99,10 @@ def build_dpo(ctx: MethodContext) -> MethodJob:
 
 def _frozen_copy(lock: RunLock):
     """The full-tuning reference: model.base loaded again, frozen (what TRL would load)."""
-    from ftc.runtime.model_loading import load_model
+    from ftc.runtime.methods.common import load_frozen
+    from ftc.runtime.model_loading import model_ref
 
-    ref = load_model(tuning_view(lock, "full"))
-    ref.eval()
-    ref.requires_grad_(False)
-    return ref
+    return load_frozen(lock, model_ref(lock), lock.get("model.revision"))
 
 
 def reward_config(lock: RunLock, args):
@@ -117,19 +115,23 @@ def reward_config(lock: RunLock, args):
                       trust_remote_code=bool(lock.get("model.trust_remote_code", False)))
 
 
-def load_reward_policy(lock: RunLock):
+def load_reward_policy(lock: RunLock, args):
     """(sequence-classification model with one output, peft config) as method.tuning says."""
     from transformers import AutoModelForSequenceClassification
 
-    from ftc.runtime.model_loading import lora_config, model_ref, quantization_config
+    from ftc.runtime.methods.common import device_index
+    from ftc.runtime.model_loading import lora_config, model_ref, quantization_config, weights_dtype
 
     view = tuning_view(lock)
     quant = quantization_config(view)
-    kwargs = {**model_kwargs(view), "num_labels": 1, "revision": lock.get("model.revision")}
+    kwargs = {**model_kwargs(view), "num_labels": 1, "revision": lock.get("model.revision"),
+              "dtype": weights_dtype(view)}
     if quant is not None:
         kwargs["quantization_config"] = quant
         if quant.load_in_4bit:
             kwargs["dtype"] = quant.bnb_4bit_compute_dtype
+        if device_index(args) is not None:
+            kwargs["device_map"] = {"": device_index(args)}
     model = AutoModelForSequenceClassification.from_pretrained(model_ref(lock), **kwargs)
     if quant is not None:
         from peft import prepare_model_for_kbit_training
@@ -153,7 +155,7 @@ def build_reward(ctx: MethodContext) -> MethodJob:
     lock = ctx.lock
 
     def factory():
-        model, peft_config = load_reward_policy(lock)
+        model, peft_config = load_reward_policy(lock, ctx.args)
         model.config.pad_token_id = ctx.tokenizer.pad_token_id
         return RewardTrainer(model=model, args=reward_config(lock, ctx.args),
                              train_dataset=to_dataset(ctx.splits.train),

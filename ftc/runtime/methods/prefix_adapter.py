@@ -122,19 +122,21 @@ def build_adapter(ctx: MethodContext) -> MethodJob:
     for item in items[1:]:
         model.add_adapter(item["name"], adapter_config(lock))
 
-    def factory(name: str):
+    def factory(index: int, name: str):
         def make():
             model.set_adapter(name)  # only this adapter is trainable from here on
             stage_args = dataclasses.replace(
                 ctx.args, output_dir=str(Path(ctx.args.output_dir) / "stages" / name))
-            return _stage_trainer(trainer_class(), name)(
+            return _stage_trainer(trainer_class(), name, index)(
                 model=model, args=stage_args, processing_class=ctx.tokenizer,
                 train_dataset=to_dataset(splits[name].train),
-                eval_dataset=to_dataset(splits[name].validation), callbacks=list(ctx.callbacks))
+                eval_dataset=to_dataset(splits[name].validation),
+                callbacks=_fresh_stateful(ctx.callbacks))
         return make
 
-    stages = [Stage(item["name"], factory(item["name"]),
-                    test_dataset=to_dataset(splits[item["name"]].test)) for item in items]
+    stages = [Stage(item["name"], factory(i, item["name"]),
+                    test_dataset=to_dataset(splits[item["name"]].test))
+              for i, item in enumerate(items, 1)]
 
     def save(run_dir: Path) -> dict[str, str]:
         target = run_dir / "adapters"
@@ -153,11 +155,12 @@ def build_adapter(ctx: MethodContext) -> MethodJob:
     return MethodJob("adapter", stages, save)
 
 
-def _stage_trainer(base_cls, name: str):
+def _stage_trainer(base_cls, name: str, index: int):
     """The SFT trainer class that activates adapter `name` before training it.
 
     Evaluation uses whichever adapter is active (after train(): this one), so the
-    same trainer can also measure another adapter on this adapter's data.
+    same trainer can also measure another adapter on this adapter's data. Every log
+    carries `adapter_stage` (1, 2, ...): steps restart with each adapter.
     """
 
     class AdapterStageTrainer(base_cls):
@@ -165,7 +168,21 @@ def _stage_trainer(base_cls, name: str):
             self.accelerator.unwrap_model(self.model).set_adapter(name)
             return super().train(*args, **kwargs)
 
+        def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
+            logs["adapter_stage"] = index
+            super().log(logs, start_time)
+
     return AdapterStageTrainer
+
+
+def _fresh_stateful(callbacks) -> list:
+    """The run's callbacks for one stage; early stopping starts afresh for each adapter."""
+    import copy
+
+    from transformers import EarlyStoppingCallback
+
+    return [copy.deepcopy(cb) if isinstance(cb, EarlyStoppingCallback) else cb
+            for cb in callbacks]
 
 
 def _adapter_subdir(name: str) -> str:

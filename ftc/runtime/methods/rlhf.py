@@ -23,7 +23,6 @@ from ftc.runtime.methods.common import (
     Stage,
     config_for,
     load_policy,
-    model_kwargs,
     save_policy,
 )
 from ftc.runtime.run_lock import RunLock
@@ -57,10 +56,11 @@ def load_reward_model(lock: RunLock):
     """(reward model, its tokenizer), frozen: a sequence classifier with one output."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+    from ftc.runtime.methods.common import load_frozen
+
     ref = resolve_reward_model(lock)
     try:
-        model = AutoModelForSequenceClassification.from_pretrained(ref, num_labels=1,
-                                                                   **model_kwargs(lock))
+        model = load_frozen(lock, ref, None, AutoModelForSequenceClassification, num_labels=1)
         tokenizer = AutoTokenizer.from_pretrained(ref)
     except (OSError, ValueError) as exc:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
@@ -70,8 +70,6 @@ def load_reward_model(lock: RunLock):
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     model.config.pad_token_id = tokenizer.pad_token_id
-    model.eval()
-    model.requires_grad_(False)
     return model, tokenizer
 
 
@@ -109,7 +107,7 @@ def build_rlhf(ctx: MethodContext) -> MethodJob:
 
     def factory():
         reward_model, reward_tokenizer = load_reward_model(lock)
-        model, peft_config = load_policy(lock)
+        model, peft_config = load_policy(lock, ctx.args)
         return GRPOTrainer(model=model, reward_funcs=reward_model, args=config,
                            train_dataset=to_dataset(ctx.splits.train),
                            eval_dataset=to_dataset(ctx.splits.validation),
