@@ -161,8 +161,10 @@ def complete(model, tokenizer, prompts: list, max_new_tokens: int, temperature: 
     out: list[str] = []
     try:
         for start in range(0, len(texts), BATCH):
+            # a chat template writes its own special tokens; a text prompt gets the usual ones
             enc = tokenizer(texts[start:start + BATCH], return_tensors="pt", padding=True,
-                            add_special_tokens=False).to(model.device)
+                            add_special_tokens=not isinstance(prompts[start], list)
+                            ).to(model.device)
             with torch.no_grad():
                 ids = model.generate(**enc, max_new_tokens=max_new_tokens,
                                      pad_token_id=tokenizer.pad_token_id, **sample)
@@ -174,6 +176,12 @@ def complete(model, tokenizer, prompts: list, max_new_tokens: int, temperature: 
 
 
 def load_teacher_and_tokenizer(lock: RunLock):
+    """The teacher for generation: spread over this machine's GPUs when it has any.
+
+    Generation runs on the main process before any training model is loaded, so
+    the teacher may use every GPU of the node (big-model inference, device_map auto).
+    """
+    import torch
     from transformers import AutoTokenizer
 
     from ftc.runtime.methods.distill import load_teacher
@@ -182,7 +190,8 @@ def load_teacher_and_tokenizer(lock: RunLock):
     tokenizer = AutoTokenizer.from_pretrained(model_ref(lock, "method.distill.teacher"))
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    return load_teacher(lock, len(tokenizer)), tokenizer
+    placement = {"device_map": "auto"} if torch.cuda.is_available() else {}
+    return load_teacher(lock, None, **placement), tokenizer
 
 
 def with_synthetic(lock: RunLock, generated: Generated) -> RunLock:
