@@ -21,6 +21,7 @@ import json
 from pathlib import Path
 
 from ftc.runtime.data_loading import Splits
+from ftc.runtime.methods.synthetic import prompt_of
 from ftc.runtime.run_lock import RunLock
 
 SUPERVISED = ("prefix", "adapter", "distill")
@@ -46,16 +47,6 @@ def load_method_splits(lock: RunLock, prepared) -> Splits:
         return _splits(prepared, "prompt", lambda r: {"prompt": prompt_of(r)})
     raise lock.fail("method.kind", "FTC506", f"method.kind {kind!r} has no method builder",
                     "full, lora and qlora train through the SFT runtime")
-
-
-def prompt_of(record: dict):
-    """The prompt of an example: messages before the last assistant turn, or 'prompt'."""
-    if "messages" in record:
-        msgs = list(record["messages"])
-        while msgs and msgs[-1]["role"] == "assistant":
-            msgs.pop()
-        return msgs
-    return record["prompt"]
 
 
 def adapter_view(lock: RunLock, item: dict) -> RunLock:

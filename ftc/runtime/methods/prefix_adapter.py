@@ -66,11 +66,6 @@ def adapter_config(lock: RunLock):
                                 adapter_layers=int(block.get("adapter_layers", 2)))
 
 
-def adapter_names(lock: RunLock) -> list[str]:
-    items = lock.get("method.adapter.adapters") or []
-    return [item["name"] for item in items] or ["default"]
-
-
 def build_prefix(ctx: MethodContext) -> MethodJob:
     """One SFT stage with a prefix-tuning peft_config; saves run_dir/adapter."""
     from ftc.runtime.data_loading import to_dataset
