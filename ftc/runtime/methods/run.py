@@ -1,8 +1,10 @@
 """Train a MethodJob: its stages in order, evaluation, test, and the method's outputs.
 
 This is the part of a run that differs by method; the run directory, metrics
-recorder and summary stay the runtime's (ftc/runtime/train.py). `prepare_job`
-does everything from a lock up to a ready job, `train_job` trains it.
+recorder and summary stay the runtime's (ftc/runtime/train.py).
+`prepare_method_data` (main process: distill's generate step, then the data) and
+`apply_chat_template` get the inputs ready, `build_job` builds the method's job,
+`train_job` trains it; `prepare_inputs` chains the first two for tests and tools.
 """
 
 from __future__ import annotations
