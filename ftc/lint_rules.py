@@ -313,3 +313,17 @@ def bf16_old_gpu(r: Resolved, t: dict) -> Iterator[Finding]:
     if r.get("training.precision") == "bf16" and gpu.startswith(("T4", "V100", "P100")):
         yield ("training.precision", f"{r.get('hardware.gpu')} has no bf16 support",
                "use precision fp16")
+
+
+@rule("FTC126", ERROR, "method settings that cannot train")
+def method_errors(r: Resolved, t: dict) -> Iterator[Finding]:
+    from ftc.methods_lint import check
+
+    yield from check(r)
+
+
+@rule("FTC127", WARNING, "method settings ignored, or method files missing")
+def method_warnings(r: Resolved, t: dict) -> Iterator[Finding]:
+    from ftc.methods_lint import advise
+
+    yield from advise(r)

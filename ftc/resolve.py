@@ -39,6 +39,7 @@ class Resolved:
     positions: dict[str, Pos] = field(default_factory=dict)
     base_dirs: dict[str, Path] = field(default_factory=dict)
     recipe_pos: Pos = Pos("recipe.yaml", 1, 1)
+    recipe_dir: Path | None = None  # table defaults that are paths are relative to it
 
     def get(self, path: str, default: Any = None) -> Any:
         node: Any = self.values
@@ -91,7 +92,7 @@ _MISSING = object()
 
 def resolve(tree: Node) -> Resolved:
     """Resolve a schema-valid merged tree into a complete recipe."""
-    r = Resolved(recipe_pos=Pos(tree.pos.path, 1, 1))
+    r = Resolved(recipe_pos=Pos(tree.pos.path, 1, 1), recipe_dir=tree.base_dir)
     _collect(tree, [], r)
     for rule in RULES:
         rule(r, hyperparameters())
@@ -311,7 +312,7 @@ def rule_paths(r: Resolved, t: dict) -> None:
         value = r.get(path)
         if value is None:
             continue
-        base = r.base_dirs.get(path, Path.cwd())
+        base = r.base_dirs.get(path, r.recipe_dir or Path.cwd())
         if path.startswith("data."):
             new = [data_ref(base, v) for v in value]
         elif path in ("model.base", "model.tokenizer", "method.distill.teacher",

@@ -9,14 +9,16 @@ MIXED = {"bf16": "bf16", "fp16": "fp16", "fp32": "no"}
 
 def distributed_type(values: dict) -> str:
     hw = values["hardware"]
-    strategy, on_cpu = hw["strategy"], hw.get("accelerator") == "cpu"
+    strategy = hw["strategy"]
     if strategy in ZERO_STAGES:
         return "DEEPSPEED"
     if strategy == "fsdp":
         return "FSDP"
     if hw["world_size"] == 1:
         return "NO"
-    return "MULTI_CPU" if on_cpu else "MULTI_GPU"
+    # accelerate forks N processes only for MULTI_GPU; with use_cpu they use gloo.
+    # (MULTI_CPU goes to its single-process launcher.)
+    return "MULTI_GPU"
 
 
 def accelerate_config(values: dict) -> dict:

@@ -75,7 +75,7 @@ def test_manifest_hashes_every_file_and_input(recipe, ftc, tmp_path):
 @pytest.mark.parametrize("sets,kind", [
     ([], "NO"),
     (["hardware.gpus=8"], "MULTI_GPU"),
-    (["hardware.gpus=2", "hardware.accelerator=cpu"], "MULTI_CPU"),
+    (["hardware.gpus=2", "hardware.accelerator=cpu"], "MULTI_GPU"),  # + use_cpu: gloo
     (["hardware.gpus=8", "hardware.strategy=zero2"], "DEEPSPEED"),
     (["hardware.gpus=8", "hardware.strategy=fsdp"], "FSDP"),
 ])

