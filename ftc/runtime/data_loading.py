@@ -35,8 +35,10 @@ class Splits:
 
 def check_method(lock: RunLock) -> None:
     """Refuse a method this runtime does not train (before any data work)."""
+    from ftc.runtime.methods import handles
+
     kind = lock.get("method.kind")
-    if kind not in SFT_KINDS:
+    if kind not in SFT_KINDS and not handles(kind):
         raise lock.fail("method.kind", "FTC506",
                         f"method.kind {kind!r} is not run by this runtime yet",
                         "supported here: full, lora, qlora")

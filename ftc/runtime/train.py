@@ -52,6 +52,8 @@ def _train(lock: RunLock, resume: str | None, resume_requested: bool) -> dict | 
     state = _distributed_state()  # the config above has set the process group up
     run_dir, checkpoint, prepared = _agree_on_run(lock, state, tokenizer, resume,
                                                   resume_requested)
+    if _is_method_kind(lock):
+        return _train_method(lock, tokenizer, args, state, run_dir, checkpoint, prepared)
     splits = load_prepared(lock, prepared)
     if splits.format == "messages":
         apply_chat_template_setting(lock, tokenizer)
@@ -93,6 +95,46 @@ def _train(lock: RunLock, resume: str | None, resume_requested: bool) -> dict | 
         if "test_loss" in test_metrics:
             summary["test_loss"] = test_metrics["test_loss"]
         _write_json(run_dir / SUMMARY_NAME, summary)
+    return summary
+
+
+def _is_method_kind(lock: RunLock) -> bool:
+    """prefix, adapter, distill, dpo, reward, rlhf: built by ftc.runtime.methods."""
+    from ftc.runtime.methods import handles
+
+    return lock.get("method.kind") not in ("full", "lora", "qlora") and \
+        handles(lock.get("method.kind"))
+
+
+def _train_method(lock: RunLock, tokenizer, args, state, run_dir: Path, checkpoint,
+                  prepared) -> dict | None:
+    """The non-SFT methods: the methods package builds and trains the job's stages."""
+    from ftc.runtime.methods.data import load_method_splits
+    from ftc.runtime.methods.run import apply_chat_template, build_job, train_job
+    from ftc.runtime.run_record import make_recorder, summarize
+    from ftc.runtime.training_args import apply_data_facts
+
+    splits = load_method_splits(lock, prepared)
+    apply_chat_template(lock, tokenizer, splits)
+    apply_data_facts(args, splits.format, has_validation=bool(splits.validation))
+    args.output_dir = str(run_dir)
+    args.eval_on_start = checkpoint is None and args.eval_strategy != "no"
+    os.environ["TENSORBOARD_LOGGING_DIR"] = str(run_dir / "tensorboard")
+    recorder = make_recorder(run_dir)
+    job = build_job(lock, tokenizer, splits, args, [recorder])
+    result = train_job(job, run_dir, str(checkpoint) if checkpoint else None)
+    if not state.is_main_process:
+        return None
+    summary = summarize(
+        run_dir, name=lock.name, kind=lock.get("method.kind"), world_size=state.num_processes,
+        outputs=result.outputs, steps=result.steps, epoch=result.epoch,
+        tokens_total=result.tokens, tokens_session=result.tokens - recorder.tokens_at_start,
+        seconds=recorder.seconds, examples=_example_counts(splits),
+        resumed_from=str(checkpoint) if checkpoint else None)
+    tests = [m["test_loss"] for m in result.stages.values() if "test_loss" in m]
+    if tests:
+        summary["test_loss"] = tests[-1]
+    _write_json(run_dir / SUMMARY_NAME, summary)
     return summary
 
 
@@ -199,7 +241,7 @@ def _main_process_setup(lock: RunLock, tokenizer, resume: str | None, resume_req
     import shutil
 
     from ftc.runtime.chat_template import apply_chat_template_setting
-    from ftc.runtime.data_loading import check_format, prepare
+    from ftc.runtime.data_loading import check_format
     from ftc.runtime.run_dir import (
         new_run_id,
         plan_resume,
@@ -214,10 +256,12 @@ def _main_process_setup(lock: RunLock, tokenizer, resume: str | None, resume_req
     else:
         run_dir, checkpoint = unique_run_dir(lock, new_run_id()), None
     staging = runs_root(lock) / f".data-{run_dir.name}"
-    prepared = prepare(lock, staging)
+    method_kind = _is_method_kind(lock)
+    prepared = _prepare_data(lock, staging, method_kind)
     try:
-        check_format(lock, prepared.format)  # refuse before anything is written
-        if prepared.format == "messages":
+        if not method_kind:
+            check_format(lock, prepared.format)  # refuse before anything is written
+        if prepared.format == "messages" and not method_kind:
             apply_chat_template_setting(lock, tokenizer)
         _print_diagnostics(prepared.diagnostics)
         prepare_run_dir(lock, run_dir)
@@ -230,6 +274,22 @@ def _main_process_setup(lock: RunLock, tokenizer, resume: str | None, resume_req
     prepared = _moved(prepared, staging, data_dir)
     _tell_launcher(run_dir)
     return run_dir, checkpoint, prepared
+
+
+def _prepare_data(lock: RunLock, staging: Path, method_kind: bool):
+    """dataprep's splits; for distill with a generate block, teacher-written data first."""
+    from ftc.runtime.data_loading import prepare
+
+    if not method_kind:
+        return prepare(lock, staging)
+    from ftc.runtime.methods.synthetic import mark_synthetic, synthetic_for_run
+
+    data_lock, generated = synthetic_for_run(lock)
+    prepared = prepare(data_lock, staging)
+    if generated is not None:
+        mark_synthetic(prepared.report, generated)
+        _write_json(staging / "report.json", prepared.report)
+    return prepared
 
 
 def _moved(prepared, old: Path, new: Path):

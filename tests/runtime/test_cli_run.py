@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -38,3 +39,18 @@ def test_ftc_launch_needs_a_bundle(tmp_path):
     done = ftc("launch", str(tmp_path), cwd=tmp_path)
     assert done.returncode == 2
     assert "FTC511 not a bundle" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("kind", ["prefix", "dpo"])
+def test_ftc_run_dispatches_other_methods(kind, tmp_path, tiny_model):
+    """Methods beyond SFT go through the same `ftc run` path (ftc.runtime.methods)."""
+    done = ftc("run", str(REPO / f"recipes/{kind}-tiny.yaml"), "-o", str(tmp_path / "bundle"),
+               "--set", f"model.base={tiny_model}", "--set", "training.max_steps=2",
+               "--set", f"output_dir={tmp_path / 'runs'}", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    (run_dir,) = (tmp_path / "runs" / f"{kind}-tiny").glob("run-*")
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["method"] == kind and summary["steps"] == 2
+    assert all(Path(p).exists() for p in summary["outputs"].values())
