@@ -158,9 +158,26 @@ def rule_method(r: Resolved, t: dict) -> None:
     block = KIND_BLOCKS.get(kind)
     if block and block in t:
         for key in t[block]:
+            if block == "adapter" and key.startswith("adapter_") and \
+                    r.get("method.adapter.type") != "llama-adapter":
+                continue  # adapter_len/adapter_layers belong to llama-adapter only
             r.default(f"method.{block}.{key}", _t(t, block, key), f"table:{block}")
+    if kind == "distill" and r.has("method.distill.generate"):
+        _generate_defaults(r, t)
     if kind == "reward":
         r.default("method.reward.center_rewards_coefficient", 0.0, "table:reward")
+
+
+def _generate_defaults(r: Resolved, t: dict) -> None:
+    """The teacher's synthetic-data step: sampling settings and where its output goes."""
+    for key in t["distill_generate"]:
+        r.default(f"method.distill.generate.{key}", _t(t, "distill_generate", key),
+                  "table:distill_generate")
+    if not r.has("method.distill.generate.output"):
+        out = f"{r.get('output_dir', 'runs')}/{r.get('name')}/synthetic.jsonl"
+        r.set("method.distill.generate.output", out, "rule:generate-output")
+        if "output_dir" in r.base_dirs:
+            r.base_dirs["method.distill.generate.output"] = r.base_dirs["output_dir"]
 
 
 def _lora(r: Resolved, t: dict) -> None:
