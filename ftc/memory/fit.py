@@ -30,7 +30,11 @@ from ftc.memory.errors import (
 from ftc.memory.estimator import Estimate, estimate
 from ftc.memory.gpus import Gpu, capacity
 from ftc.memory.units import fmt, fmt_range
-from ftc.memory.workload import TUNED_KINDS, from_values
+from ftc.memory.workload import (
+    TUNED_KINDS,
+    _get,  # one dotted-path reader for the package
+    from_values,
+)
 
 if TYPE_CHECKING:
     from ftc.diagnostics import Diagnostic
@@ -89,15 +93,6 @@ def usable(est: Estimate) -> float:
 
 
 # --------------------------------------------------------------------------- values
-
-
-def _get(values: dict, path: str, default: Any = None) -> Any:
-    node: Any = values
-    for part in path.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return default
-        node = node[part]
-    return node
 
 
 def _set(values: dict, path: str, value: Any) -> None:
