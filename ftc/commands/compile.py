@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ftc.commands.common_args import add_recipe_overrides
 from ftc.compiler import compile_recipe, write_bundle
 from ftc.diagnostics import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, FtcError, render
 
@@ -22,10 +23,7 @@ With lint errors nothing is written and the exit status is 1."""
 def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("recipe", metavar="RECIPE")
     p.add_argument("-o", "--output", metavar="DIR", help="bundle directory (default build/<name>)")
-    p.add_argument("--set", dest="overrides", action="append", default=[],
-                   metavar="KEY.PATH=VALUE", help="override a recipe value (repeatable)")
-    p.add_argument("--ignore", action="append", default=[], metavar="FTCnnn",
-                   help="lint rule id to silence (repeatable)")
+    add_recipe_overrides(p)
     p.add_argument("--fit", action="store_true",
                    help="if the job would not fit GPU memory, apply the cheapest fix that "
                         "does (same as --set hardware.fit=auto)")

@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 
+from ftc.commands.common_args import add_set_argument
 from ftc.diagnostics import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, FtcError, exit_code, render
 
 NAME = "data"
@@ -62,8 +63,7 @@ def register(p: argparse.ArgumentParser) -> None:
     r.add_argument("recipe", metavar="RECIPE")
     r.add_argument("-o", "--output", metavar="DIR",
                    help="output directory (default <output_dir>/<name>/data)")
-    r.add_argument("--set", dest="overrides", action="append", default=[],
-                   metavar="KEY.PATH=VALUE", help="override a recipe value (repeatable)")
+    add_set_argument(r)
     r.add_argument("--json", action="store_true", help="print report.json on stdout")
 
     e = sub.add_parser("export", help="write a provider's chat fine-tuning JSONL",

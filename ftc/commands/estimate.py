@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from ftc.commands.common_args import add_set_argument
 from ftc.diagnostics import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, Diagnostic, render
 
 NAME = "estimate"
@@ -25,8 +26,7 @@ def register(p: argparse.ArgumentParser) -> None:
     gpu = p.add_mutually_exclusive_group()
     gpu.add_argument("--gpu", metavar="NAME", help="GPU model to check against (e.g. A100-80GB)")
     gpu.add_argument("--gpu-memory", metavar="SIZE", help="GPU memory, e.g. 24GiB or 80GB")
-    p.add_argument("--set", dest="overrides", action="append", default=[],
-                   metavar="KEY.PATH=VALUE", help="override a recipe value (repeatable)")
+    add_set_argument(p)
     p.add_argument("--json", action="store_true", help="print the estimate as JSON")
 
 

@@ -6,9 +6,9 @@ import argparse
 import json
 import sys
 
-from ftc.compiler import compile_recipe
+from ftc.commands.common_args import add_set_argument
+from ftc.compiler import compile_recipe, explain, scalar
 from ftc.diagnostics import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, render
-from ftc.lockfile import leaves, scalar
 
 NAME = "explain"
 HELP = "show every resolved value with its source (user, extends, --set, table, rule)"
@@ -25,14 +25,7 @@ def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("recipe", metavar="RECIPE")
     p.add_argument("key", nargs="?", metavar="KEY.PATH", help="only this value or section")
     p.add_argument("--json", action="store_true", help="a JSON list of {path, value, source}")
-    p.add_argument("--set", dest="overrides", action="append", default=[],
-                   metavar="KEY.PATH=VALUE", help="override a value (repeatable)")
-
-
-def rows(values: dict, provenance: dict[str, str]) -> list[dict]:
-    """One row per resolved leaf, in the order the schema lists the keys."""
-    return [{"path": path, "value": value, "source": provenance.get(path, "")}
-            for path, value in leaves(values)]
+    add_set_argument(p)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -46,7 +39,8 @@ def run(args: argparse.Namespace) -> int:
                          "explain a recipe that extends it\n")
     if not result.ok:
         return EXIT_PROBLEMS
-    table = [r for r in rows(result.values, result.provenance) if not r["path"].startswith("ftc.")]
+    table = [r for r in explain(result.values, result.provenance)
+             if not r["path"].startswith("ftc.")]
     if args.key:
         table = [r for r in table if r["path"] == args.key or r["path"].startswith(args.key + ".")]
         if not table:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ftc.compiler import compile_recipe
+from ftc.commands.common_args import add_ignore_argument, add_set_argument
+from ftc.compiler import LINT_RULES, lint
 from ftc.diagnostics import EXIT_OK, EXIT_USAGE, exit_code, render
-from ftc.lint_rules import REGISTRY
 
 NAME = "lint"
 HELP = "check recipes against the schema and the lint rules"
@@ -25,26 +25,20 @@ def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", choices=["text", "json", "github"], default="text",
                    help="output format (default text)")
     p.add_argument("--strict", action="store_true", help="warnings also fail (exit 1)")
-    p.add_argument("--ignore", action="append", default=[], metavar="FTCnnn",
-                   help="rule id to silence (repeatable)")
-    p.add_argument("--set", dest="overrides", action="append", default=[],
-                   metavar="KEY.PATH=VALUE", help="override a value before checking")
+    add_ignore_argument(p)
+    add_set_argument(p)
     p.add_argument("--list-rules", action="store_true", help="print the lint rules and exit")
 
 
 def run(args: argparse.Namespace) -> int:
     if args.list_rules:
-        for r in REGISTRY.values():
+        for r in LINT_RULES.values():
             print(f"{r.id}  {r.severity:<7}  {r.title}")
         return EXIT_OK
     if not args.recipes:
         sys.stderr.write("ftc lint: error: give at least one recipe file\n")
         return EXIT_USAGE
-    diagnostics, usage = [], False
-    for path in args.recipes:
-        result = compile_recipe(path, args.overrides, args.ignore)
-        diagnostics += result.diagnostics
-        usage |= result.usage_error
+    diagnostics, usage = lint(args.recipes, args.overrides, args.ignore)
     text = render(diagnostics, args.format)
     if text:
         print(text)

@@ -163,7 +163,7 @@ def build_recipe(args: argparse.Namespace, approach: str, out: Path) -> dict:
 
 def header(user: dict, approach: str, why: list[str], out: Path, fit_line: str | None,
            guidance: str | None) -> list[str]:
-    from ftc.validate import SCHEMA_FILE
+    from ftc.compiler import SCHEMA_FILE
 
     schema = os.path.relpath(SCHEMA_FILE, out.resolve().parent)
     lines = [f"yaml-language-server: $schema={schema}",

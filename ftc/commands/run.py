@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ftc.commands.common_args import add_recipe_overrides
 from ftc.diagnostics import EXIT_PROBLEMS, EXIT_USAGE, FtcError, render
 
 NAME = "run"
@@ -23,10 +24,7 @@ def register(p: argparse.ArgumentParser) -> None:
 
     p.add_argument("recipe", metavar="RECIPE")
     p.add_argument("-o", "--output", metavar="DIR", help="bundle directory (default build/<name>)")
-    p.add_argument("--set", dest="overrides", action="append", default=[],
-                   metavar="KEY.PATH=VALUE", help="override a recipe value (repeatable)")
-    p.add_argument("--ignore", action="append", default=[], metavar="FTCnnn",
-                   help="lint rule id to silence (repeatable)")
+    add_recipe_overrides(p)
     add_resume_argument(p)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ftc.validate import SCHEMA_FILE
+from ftc.compiler import SCHEMA_FILE
 
 NAME = "schema"
 HELP = "print the path of the recipe JSON Schema (--print for its content)"

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ftc.dotted import get_dotted
 from ftc.memory.data import table
 from ftc.memory.errors import (
     AMBIGUOUS_GPU,
@@ -32,13 +33,12 @@ from ftc.memory.gpus import Gpu, capacity
 from ftc.memory.units import fmt, fmt_range
 from ftc.memory.workload import (
     TUNED_KINDS,
-    _get,  # one dotted-path reader for the package
     from_values,
 )
 
 if TYPE_CHECKING:
+    from ftc.compiler.resolve import Resolved
     from ftc.diagnostics import Diagnostic
-    from ftc.resolve import Resolved
 
 FIT_SOURCE = "rule:memory-fit"
 # Defaults a kind switch needs when the recipe had no such block (the same as
@@ -125,7 +125,7 @@ def apply_changes(values: dict, changes: dict[str, object]) -> dict:
     out = copy.deepcopy(values)
     for path, value in changes.items():
         _set(out, path, value)
-    kind, tuning = _get(out, "method.kind"), _get(out, "method.tuning")
+    kind, tuning = get_dotted(out, "method.kind"), get_dotted(out, "method.tuning")
     peft = kind if kind in ("lora", "qlora") else tuning if kind in TUNED_KINDS else None
     if peft in ("lora", "qlora"):
         lora, quant = _table_defaults()
@@ -146,8 +146,8 @@ Fits = Callable[[dict], bool]
 
 
 def _micro_batch(values: dict, fits: Fits) -> dict | None:
-    mb = int(_get(values, "training.micro_batch_size", 1) or 1)
-    ga = int(_get(values, "training.gradient_accumulation", 1) or 1)
+    mb = int(get_dotted(values, "training.micro_batch_size", 1) or 1)
+    ga = int(get_dotted(values, "training.gradient_accumulation", 1) or 1)
     if mb <= 1:
         return None
     for smaller in [d for d in range(mb - 1, 0, -1) if mb % d == 0]:
@@ -159,32 +159,32 @@ def _micro_batch(values: dict, fits: Fits) -> dict | None:
 
 
 def _checkpointing(values: dict, fits: Fits) -> dict | None:
-    if _get(values, "training.gradient_checkpointing"):
+    if get_dotted(values, "training.gradient_checkpointing"):
         return None
     return {"training.gradient_checkpointing": True}
 
 
 def _trains_all(values: dict) -> bool:
-    kind = _get(values, "method.kind")
-    return kind == "full" or (kind in TUNED_KINDS and _get(values, "method.tuning") == "full")
+    kind = get_dotted(values, "method.kind")
+    return kind == "full" or (kind in TUNED_KINDS and get_dotted(values, "method.tuning") == "full")
 
 
 def _optimizer_8bit(values: dict, fits: Fits) -> dict | None:
     if not _trains_all(values):
         return None
-    if _get(values, "training.optimizer", "adamw_torch") not in (
+    if get_dotted(values, "training.optimizer", "adamw_torch") not in (
             "adamw_torch", "adamw_torch_fused", "paged_adamw_32bit"):
         return None
     return {"training.optimizer": "adamw_8bit"}
 
 
 def _zero_stage(values: dict, fits: Fits) -> dict | None:
-    world = int(_get(values, "hardware.world_size", 1) or 1)
-    strategy = _get(values, "hardware.strategy", "none")
+    world = int(get_dotted(values, "hardware.world_size", 1) or 1)
+    strategy = get_dotted(values, "hardware.strategy", "none")
     if world <= 1:
         return None
     if strategy == "fsdp":
-        if _get(values, "hardware.fsdp.sharding", "full_shard") == "full_shard":
+        if get_dotted(values, "hardware.fsdp.sharding", "full_shard") == "full_shard":
             return None
         return {"hardware.fsdp.sharding": "full_shard"}
     order = ["zero1", "zero2", "zero3"]
@@ -196,26 +196,27 @@ def _zero_stage(values: dict, fits: Fits) -> dict | None:
 
 
 def _method_key(values: dict) -> str:
-    return "method.tuning" if _get(values, "method.kind") in TUNED_KINDS else "method.kind"
+    return "method.tuning" if get_dotted(values, "method.kind") in TUNED_KINDS else "method.kind"
 
 
 def _lora(values: dict, fits: Fits) -> dict | None:
-    if not _trains_all(values) or _get(values, "method.kind") == "rlhf":
+    if not _trains_all(values) or get_dotted(values, "method.kind") == "rlhf":
         return None
     return {_method_key(values): "lora"}
 
 
 def _qlora(values: dict, fits: Fits) -> dict | None:
     key = _method_key(values)
-    if _get(values, key) not in ("full", "lora") or _get(values, "method.kind") == "rlhf":
+    if get_dotted(values, key) not in ("full", "lora") or \
+            get_dotted(values, "method.kind") == "rlhf":
         return None
     return {key: "qlora"}
 
 
 def _offload_optimizer(values: dict, fits: Fits) -> dict | None:
-    if _get(values, "hardware.offload", "none") != "none":
+    if get_dotted(values, "hardware.offload", "none") != "none":
         return None
-    strategy = _get(values, "hardware.strategy", "none")
+    strategy = get_dotted(values, "hardware.strategy", "none")
     changes: dict[str, object] = {"hardware.offload": "optimizer"}
     if strategy in ("none", "ddp", "zero1"):
         changes["hardware.strategy"] = "zero2"
@@ -223,7 +224,7 @@ def _offload_optimizer(values: dict, fits: Fits) -> dict | None:
 
 
 def _offload_params(values: dict, fits: Fits) -> dict | None:
-    if _get(values, "hardware.offload") == "optimizer+params":
+    if get_dotted(values, "hardware.offload") == "optimizer+params":
         return None
     return {"hardware.strategy": "zero3", "hardware.offload": "optimizer+params"}
 
@@ -308,10 +309,10 @@ def _apply_all(values: dict, specs, skip_missing: bool = False
 
 
 def _relax_micro_batch(values: dict, changes: dict, fits: Fits) -> dict:
-    mb = int(_get(values, "training.micro_batch_size", 1) or 1)
+    mb = int(get_dotted(values, "training.micro_batch_size", 1) or 1)
     if "training.micro_batch_size" not in changes or mb <= 1:
         return changes
-    ga = int(_get(values, "training.gradient_accumulation", 1) or 1)
+    ga = int(get_dotted(values, "training.gradient_accumulation", 1) or 1)
     rest = {k: v for k, v in changes.items()
             if k not in ("training.micro_batch_size", "training.gradient_accumulation")}
     for size in [d for d in range(mb, 0, -1) if mb % d == 0]:
@@ -492,7 +493,7 @@ def apply_fix(r: Resolved, fix: Fix) -> None:
     for path, value in fix.changes.items():
         r.set(path, value, FIT_SOURCE)
     if any(k in fix.changes for k in ("method.kind", "method.tuning")):
-        from ftc.resolve import rule_method, rule_training
+        from ftc.compiler.resolve import rule_method, rule_training
         from ftc.tables import hyperparameters
 
         t = hyperparameters()

@@ -38,7 +38,7 @@ def scalar(value: Any) -> str:
 
 
 def _allowed(parts: list[str]) -> bool:
-    from ftc.validate import subschema
+    from ftc.compiler.validate import subschema
 
     try:
         return subschema(parts) is not None

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from ftc.dotted import get_dotted
 from ftc.memory.errors import BAD_SETTING, MemoryInputError, Note
 from ftc.memory.lora import target_modules
 from ftc.memory.shapes import ModelShape, resolve_shape
@@ -117,17 +118,8 @@ class Workload:
         return replace(self, **changes)
 
 
-def _get(values: dict, path: str, default: Any = None) -> Any:
-    node: Any = values
-    for part in path.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return default
-        node = node[part]
-    return node
-
-
 def _positive_int(values: dict, path: str, default: int) -> int:
-    value = _get(values, path, default)
+    value = get_dotted(values, path, default)
     if value is None:
         return default
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -138,9 +130,9 @@ def _positive_int(values: dict, path: str, default: int) -> int:
 
 
 def tuning_of(values: dict) -> str:
-    kind = _get(values, "method.kind", "full")
+    kind = get_dotted(values, "method.kind", "full")
     if kind in TUNED_KINDS:
-        return _get(values, "method.tuning", "lora")
+        return get_dotted(values, "method.tuning", "lora")
     if kind in ("lora", "qlora", "prefix", "adapter"):
         return kind
     return "full"
@@ -149,17 +141,17 @@ def tuning_of(values: dict) -> str:
 def base_dtype_of(values: dict, tuning: str) -> str:
     """Storage of the base weights, as ftc/runtime/model_loading.py loads them."""
     if tuning == "qlora":
-        q = _get(values, "method.quantization", {}) or {}
+        q = get_dotted(values, "method.quantization", {}) or {}
         if q.get("bits", 4) == 8:
             return "int8"
         return q.get("quant_type", "nf4")
-    precision = _get(values, "training.precision", "fp32")
+    precision = get_dotted(values, "training.precision", "fp32")
     if precision == "auto":
-        precision = "bf16" if _get(values, "hardware.accelerator", "gpu") == "gpu" else "fp32"
-    dtype = _get(values, "model.dtype", "auto")
+        precision = "bf16" if get_dotted(values, "hardware.accelerator", "gpu") == "gpu" else "fp32"
+    dtype = get_dotted(values, "model.dtype", "auto")
     if dtype in (None, "auto"):
         dtype = precision
-    if _get(values, "method.kind") == "full" and dtype in ("bf16", "fp16") \
+    if get_dotted(values, "method.kind") == "full" and dtype in ("bf16", "fp16") \
             and precision != "fp32":
         return "fp32"  # fp32 master weights, autocast computes in 16 bit
     return dtype
@@ -168,51 +160,51 @@ def base_dtype_of(values: dict, tuning: str) -> str:
 def from_values(values: dict, notes: list[Note] | None = None) -> Workload:
     """The Workload a resolved recipe describes; MemoryInputError for unusable input."""
     notes = [] if notes is None else notes
-    shape = resolve_shape(str(_get(values, "model.base", "")), _get(values, "model.parameters"),
-                          notes)
+    shape = resolve_shape(str(get_dotted(values, "model.base", "")),
+                          get_dotted(values, "model.parameters"), notes)
     tuning = tuning_of(values)
-    kind = _get(values, "method.kind", "full")
-    precision = _get(values, "training.precision", "bf16")
-    accelerator = _get(values, "hardware.accelerator", "gpu")
+    kind = get_dotted(values, "method.kind", "full")
+    precision = get_dotted(values, "training.precision", "bf16")
+    accelerator = get_dotted(values, "hardware.accelerator", "gpu")
     if precision == "auto":
         precision = "bf16" if accelerator == "gpu" else "fp32"
     if tuning == "qlora":
-        precision = _get(values, "method.quantization.compute_dtype", None) or precision
-    lora = _get(values, "method.lora", {}) or {}
-    strategy = _get(values, "hardware.strategy", "none") or "none"
+        precision = get_dotted(values, "method.quantization.compute_dtype", None) or precision
+    lora = get_dotted(values, "method.lora", {}) or {}
+    strategy = get_dotted(values, "hardware.strategy", "none") or "none"
     world = _positive_int(values, "hardware.world_size",
                           _positive_int(values, "hardware.gpus", 1)
                           * _positive_int(values, "hardware.nodes", 1))
     if strategy == "auto":
         strategy = "none" if world == 1 else "ddp"
     teacher = None
-    if kind == "distill" and _get(values, "method.distill.teacher"):
-        teacher = resolve_shape(str(_get(values, "method.distill.teacher")), None, notes,
+    if kind == "distill" and get_dotted(values, "method.distill.teacher"):
+        teacher = resolve_shape(str(get_dotted(values, "method.distill.teacher")), None, notes,
                                 key="method.distill.teacher")
     reward = None
-    if kind == "rlhf" and _get(values, "method.rlhf.reward_model"):
+    if kind == "rlhf" and get_dotted(values, "method.rlhf.reward_model"):
         try:
-            reward = resolve_shape(str(_get(values, "method.rlhf.reward_model")), None, notes,
+            reward = resolve_shape(str(get_dotted(values, "method.rlhf.reward_model")), None, notes,
                                    key="method.rlhf.reward_model")
         except MemoryInputError:
             reward = shape  # a reward model trained from this base: same shapes
-    prefix = _get(values, "method.prefix", {}) or {}
-    adapter = _get(values, "method.adapter", {}) or {}
-    rlhf = _get(values, "method.rlhf", {}) or {}
+    prefix = get_dotted(values, "method.prefix", {}) or {}
+    adapter = get_dotted(values, "method.adapter", {}) or {}
+    rlhf = get_dotted(values, "method.rlhf", {}) or {}
     return Workload(
         shape=shape, kind=kind, tuning=tuning, base_dtype=base_dtype_of(values, tuning),
-        precision=precision, optimizer=_get(values, "training.optimizer", "adamw_torch"),
+        precision=precision, optimizer=get_dotted(values, "training.optimizer", "adamw_torch"),
         micro_batch=_positive_int(values, "training.micro_batch_size", 1),
         seq_len=_positive_int(values, "model.max_seq_length", 2048),
-        packed=bool(_get(values, "data.packing", False)),
-        gradient_checkpointing=bool(_get(values, "training.gradient_checkpointing", False)),
+        packed=bool(get_dotted(values, "data.packing", False)),
+        gradient_checkpointing=bool(get_dotted(values, "training.gradient_checkpointing", False)),
         gradient_accumulation=_positive_int(values, "training.gradient_accumulation", 1),
-        attn=_get(values, "model.attn_implementation", "sdpa") or "sdpa",
+        attn=get_dotted(values, "model.attn_implementation", "sdpa") or "sdpa",
         lora_r=int(lora.get("r", 16)),
         lora_targets=target_modules(lora.get("target_modules", "attention")),
         lora_dropout=float(lora.get("dropout", 0.05)),
         modules_to_save=tuple(lora.get("modules_to_save") or ()),
-        double_quant=bool(_get(values, "method.quantization.double_quant", True)),
+        double_quant=bool(get_dotted(values, "method.quantization.double_quant", True)),
         prefix_tokens=int(prefix.get("num_virtual_tokens", 20)) if kind == "prefix" else 0,
         prefix_projection=bool(prefix.get("projection", False)),
         adapter_type=adapter.get("type", "llama-adapter"),
@@ -220,8 +212,8 @@ def from_values(values: dict, notes: list[Note] | None = None) -> Workload:
         adapter_layers=int(adapter.get("adapter_layers", 2)),
         strategy=strategy if strategy in STRATEGIES else "none", world_size=world,
         nodes=_positive_int(values, "hardware.nodes", 1),
-        offload=_get(values, "hardware.offload", "none") or "none",
-        fsdp_sharding=_get(values, "hardware.fsdp.sharding", "full_shard") or "full_shard",
+        offload=get_dotted(values, "hardware.offload", "none") or "none",
+        fsdp_sharding=get_dotted(values, "hardware.fsdp.sharding", "full_shard") or "full_shard",
         accelerator=accelerator, teacher=teacher, reward_model=reward,
         rlhf_generations=int(rlhf.get("num_generations", 4)),
         rlhf_completion=int(rlhf.get("max_completion_length", 64)),

@@ -70,7 +70,7 @@ def _absolute_data(lock: RunLock) -> dict:
 
 
 def _is_dataset_id(entry: str, lock: RunLock) -> bool:
-    from ftc.resolve import is_hub_id
+    from ftc.compiler import is_hub_id
 
     return (is_hub_id(entry) and not lock.local(entry).exists()
             and not entry.endswith((".jsonl", ".json", ".csv", ".parquet")))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ftc.resolve import is_hub_id  # the compiler's own rule for "hub id, not a path"
+from ftc.compiler import is_hub_id  # the compiler's own rule for "hub id, not a path"
 from ftc.runtime.run_lock import RunFailure, RunLock
 
 DTYPES = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ftc.diagnostics import ERROR, Diagnostic
+from ftc.dotted import get_dotted
 
 LOCK_NAME = "recipe.lock.yaml"
 
@@ -44,12 +45,7 @@ class RunLock:
         return self.values["name"]
 
     def get(self, dotted: str, default: Any = None) -> Any:
-        node: Any = self.values
-        for part in dotted.split("."):
-            if not isinstance(node, dict) or part not in node:
-                return default
-            node = node[part]
-        return node
+        return get_dotted(self.values, dotted, default)
 
     def local(self, value: str) -> Path:
         """A path from the lock, made absolute against the lock's directory."""

@@ -49,6 +49,15 @@ class TinySpec:
     max_positions: int = 2048
     seed: int = 0
 
+    def config_dict(self, vocab_size: int | None = None) -> dict:
+        """The LlamaConfig fields of this shape: the one place the tiny model's shape is
+        spelled (build_model and tests both read it)."""
+        return {"model_type": "llama", "vocab_size": vocab_size or self.vocab_size,
+                "hidden_size": self.hidden_size, "intermediate_size": self.intermediate_size,
+                "num_hidden_layers": self.layers, "num_attention_heads": self.heads,
+                "num_key_value_heads": self.kv_heads,
+                "max_position_embeddings": self.max_positions, "tie_word_embeddings": True}
+
 
 def train_tokenizer(texts: Iterable[str], vocab_size: int):
     """A byte-level BPE tokenizer (transformers fast tokenizer) trained on texts."""
@@ -82,18 +91,13 @@ def build_model(tokenizer, spec: TinySpec):
     import torch
     from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM
 
+    fields = spec.config_dict(vocab_size=len(tokenizer))
+    fields.pop("model_type")
     config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=spec.hidden_size,
-        intermediate_size=spec.intermediate_size,
-        num_hidden_layers=spec.layers,
-        num_attention_heads=spec.heads,
-        num_key_value_heads=spec.kv_heads,
-        max_position_embeddings=spec.max_positions,
+        **fields,
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
-        tie_word_embeddings=True,
         # 1/sqrt(hidden): logits start with a usable range, so LoRA on this
         # untrained base can still move the loss far (0.02 caps it near ln(vocab) - 3).
         initializer_range=spec.hidden_size**-0.5,

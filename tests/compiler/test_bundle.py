@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ftc.lockfile import read_lock
+from ftc.compiler.lockfile import read_lock
 
 
 def compile_to(ftc, recipe, out, *sets):

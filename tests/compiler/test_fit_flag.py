@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ftc.lockfile import read_lock
+from ftc.compiler.lockfile import read_lock
 
 TOO_BIG = ["model.base=meta-llama/Llama-3.1-8B", "method.kind=full",
            "training.learning_rate=2e-5", "hardware.gpu=A100-40GB"]

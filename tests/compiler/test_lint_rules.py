@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ftc.compiler import compile_recipe
-from ftc.lint_rules import REGISTRY
+from ftc.compiler.lint_rules import REGISTRY
 
 CASES = [
     ("FTC101", ["training.learning_rate=1e-3"]),

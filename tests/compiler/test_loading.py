@@ -94,6 +94,6 @@ def test_missing_recipe_file(tmp_path: Path, ftc):
 
 
 def test_yaml_12_numbers(write):
-    from ftc.loader import parse
+    from ftc.compiler.loader import parse
     tree = parse("a: 2e-5\nb: 2.0e-4\nc: yes\nd: 0x10\ne: 1_000\n", "t.yaml").plain()
     assert tree == {"a": 2e-5, "b": 2e-4, "c": "yes", "d": 16, "e": 1000}

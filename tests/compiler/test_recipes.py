@@ -34,7 +34,7 @@ def test_recipe_opens_with_a_comment_block(path):
                                            ("llama-3.1-8b-qlora", "zero2"),
                                            ("llama-3.1-8b-full", "zero3")])
 def test_8b_recipes_compile_for_8_gpus_with_zero(name, strategy, ftc, tmp_path):
-    from ftc.lockfile import read_lock
+    from ftc.compiler.lockfile import read_lock
 
     code, _, err = ftc("compile", ROOT / "recipes" / f"{name}.yaml", "-o", tmp_path / name)
     assert code == 0, err

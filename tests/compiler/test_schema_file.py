@@ -6,7 +6,7 @@ import json
 
 from jsonschema import Draft7Validator
 
-from ftc.validate import SCHEMA_FILE, load_schema
+from ftc.compiler.validate import SCHEMA_FILE, load_schema
 
 
 def objects(schema, path="recipe"):

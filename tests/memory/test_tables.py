@@ -80,9 +80,9 @@ def test_every_table_row_loads_and_counts():
 
 
 def test_local_config_json_wins(tmp_path):
-    config = {"model_type": "llama", "hidden_size": 128, "intermediate_size": 344,
-              "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
-              "vocab_size": 1000, "tie_word_embeddings": True}
+    from ftc.runtime.tiny_model import TinySpec
+
+    config = TinySpec().config_dict(vocab_size=1000)  # hidden 128, 2 layers, 4/2 heads, mlp 344
     (tmp_path / "config.json").write_text(json.dumps(config))
     shape = resolve_shape(str(tmp_path))
     assert (shape.hidden, shape.layers, shape.kv_width, shape.vocab) == (128, 2, 64, 1000)

@@ -1,4 +1,4 @@
-"""ftc.methods_lint: the compiler-side checks of the method settings (no torch)."""
+"""ftc.compiler.methods_lint: the compiler-side checks of the method settings (no torch)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ftc.methods_lint import advise, check
+from ftc.compiler.methods_lint import advise, check
 
 from .conftest import write_jsonl
 
@@ -70,7 +70,7 @@ def test_grpo_batch_must_hold_whole_groups(tmp_path):
 
 
 def test_the_lint_module_imports_no_training_library():
-    code = ("import sys, ftc.methods_lint; "
+    code = ("import sys, ftc.compiler.methods_lint; "
             "print([m for m in ('torch', 'transformers', 'trl', 'peft') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ftc.lockfile import scalar
+from ftc.compiler.lockfile import scalar
 
 
 def yaml_text(data: dict, depth: int = 0) -> str:

@@ -12,11 +12,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ftc.compiler.lint_rules import run_rules
+from ftc.compiler.loader import SOURCE_SET, apply_override, load_recipe_tree, parse_override
+from ftc.compiler.resolve import Resolved, resolve
+from ftc.compiler.validate import is_abstract, known_keys, subschema, validate_tree
 from ftc.diagnostics import ERROR, Diagnostic, FtcError
-from ftc.lint_rules import run_rules
-from ftc.loader import SOURCE_SET, apply_override, load_recipe_tree, parse_override
-from ftc.resolve import Resolved, resolve
-from ftc.validate import is_abstract, known_keys, subschema, validate_tree
 
 
 @dataclass
@@ -89,7 +89,7 @@ def default_bundle_dir(compiled: Compiled) -> Path:
 
 def write_bundle(compiled: Compiled, out_dir: str | Path | None = None) -> Path:
     """Write the bundle for an ok compile; raises FtcError if it cannot be written."""
-    from ftc.emit.bundle import bundle_files, write_bundle_files
+    from ftc.compiler.emit.bundle import bundle_files, write_bundle_files
 
     assert compiled.ok, "write_bundle needs a compile without errors"
     target = Path(out_dir) if out_dir is not None else default_bundle_dir(compiled)

@@ -13,13 +13,13 @@ import tempfile
 from pathlib import Path
 
 from ftc import __version__
+from ftc.compiler.emit.accelerate_config import accelerate_config
+from ftc.compiler.emit.deepspeed_config import deepspeed_config
+from ftc.compiler.emit.manifest import manifest
+from ftc.compiler.emit.templates import bundle_readme, launch_sh, slurm_sbatch
+from ftc.compiler.emit.yaml_text import yaml_text
+from ftc.compiler.lockfile import LOCK_NAME, relative_paths, render_lock
 from ftc.diagnostics import ERROR, Diagnostic, FtcError
-from ftc.emit.accelerate_config import accelerate_config
-from ftc.emit.deepspeed_config import deepspeed_config
-from ftc.emit.manifest import manifest
-from ftc.emit.templates import bundle_readme, launch_sh, slurm_sbatch
-from ftc.emit.yaml_text import yaml_text
-from ftc.lockfile import LOCK_NAME, relative_paths, render_lock
 
 EXECUTABLE = {"launch.sh", "slurm.sbatch"}
 

@@ -12,9 +12,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from ftc.compiler.loader import display_path
+from ftc.compiler.resolve import TUNED_KINDS, Resolved, lr_key, peft_kind
 from ftc.diagnostics import ERROR, WARNING, Diagnostic
-from ftc.loader import display_path
-from ftc.resolve import TUNED_KINDS, Resolved, lr_key, peft_kind
 from ftc.tables import hyperparameters
 
 # (path the problem is reported at, message, hint)
@@ -317,13 +317,13 @@ def bf16_old_gpu(r: Resolved, t: dict) -> Iterator[Finding]:
 
 @rule("FTC126", ERROR, "method settings that cannot train")
 def method_errors(r: Resolved, t: dict) -> Iterator[Finding]:
-    from ftc.methods_lint import check
+    from ftc.compiler.methods_lint import check
 
     yield from check(r)
 
 
 @rule("FTC127", WARNING, "method settings ignored, or method files missing")
 def method_warnings(r: Resolved, t: dict) -> Iterator[Finding]:
-    from ftc.methods_lint import advise
+    from ftc.compiler.methods_lint import advise
 
     yield from advise(r)

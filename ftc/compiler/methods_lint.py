@@ -1,7 +1,7 @@
 """Lint checks for the methods beyond SFT (compiler side: no torch, no transformers).
 
 `check(resolved)` returns the errors and `advise(resolved)` the warnings, each
-as (dotted path, message, hint) for ftc.lint_rules to register under rule ids:
+as (dotted path, message, hint) for ftc.compiler.lint_rules to register under rule ids:
 
 - distill: the student's tokenizer (model.tokenizer or model.base) and the
   teacher's must be the same when both are local directories (logit

@@ -15,10 +15,10 @@ from typing import Any
 
 from jsonschema import Draft7Validator
 
+from ftc.compiler.loader import Node
 from ftc.diagnostics import ERROR, Diagnostic
-from ftc.loader import Node
 
-SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schemas" / "recipe.schema.json"
+SCHEMA_FILE = Path(__file__).resolve().parents[2] / "schemas" / "recipe.schema.json"
 
 
 @lru_cache(maxsize=1)

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from ftc import SCHEMA_VERSION, __version__
-from ftc.loader import Node, Pos
+from ftc.compiler.loader import Node, Pos
+from ftc.dotted import get_dotted
 from ftc.tables import hyperparameters
 
 PEFT_KINDS = ("lora", "qlora")
@@ -42,12 +43,7 @@ class Resolved:
     recipe_dir: Path | None = None  # table defaults that are paths are relative to it
 
     def get(self, path: str, default: Any = None) -> Any:
-        node: Any = self.values
-        for part in path.split("."):
-            if not isinstance(node, dict) or part not in node:
-                return default
-            node = node[part]
-        return node
+        return get_dotted(self.values, path, default)
 
     def has(self, path: str) -> bool:
         return self.get(path, _MISSING) is not _MISSING

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ftc.emit.deepspeed_config import ZERO_STAGES
+from ftc.compiler.emit.deepspeed_config import ZERO_STAGES
 
 MIXED = {"bf16": "bf16", "fp16": "fp16", "fp32": "no"}
 

@@ -15,8 +15,8 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
-from ftc.resolve import PATH_KEYS
-from ftc.validate import load_schema
+from ftc.compiler.resolve import PATH_KEYS
+from ftc.compiler.validate import load_schema
 
 LOCK_NAME = "recipe.lock.yaml"
 

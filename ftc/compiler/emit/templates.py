@@ -6,9 +6,9 @@ import re
 from pathlib import Path
 
 from ftc import SCHEMA_VERSION, __version__
-from ftc.emit.accelerate_config import distributed_type
+from ftc.compiler.emit.accelerate_config import distributed_type
 
-TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "launch"
+TEMPLATE_DIR = Path(__file__).resolve().parents[3] / "launch"
 
 
 def render(name: str, fields: dict[str, object]) -> str:

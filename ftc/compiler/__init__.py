@@ -1,0 +1,36 @@
+"""The compiler: recipe YAML -> validated, resolved, linted values -> launch bundle.
+
+Modules, in the order a recipe flows through them: loader (YAML with positions,
+extends, --set), validate (JSON Schema), resolve (tables and rules, with
+provenance), lint_rules + methods_lint (cross-field checks), lockfile and emit/
+(the bundle); pipeline runs them in order. Nothing here imports the training
+stack. The CLI and the runtime use only the names below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ftc.compiler.explain import explain
+from ftc.compiler.lint_rules import REGISTRY as LINT_RULES
+from ftc.compiler.lockfile import scalar
+from ftc.compiler.pipeline import Compiled, compile_recipe, default_bundle_dir, write_bundle
+from ftc.compiler.resolve import is_hub_id
+from ftc.compiler.validate import SCHEMA_FILE
+from ftc.diagnostics import Diagnostic
+
+
+def lint(paths: Sequence[str], overrides: Sequence[str] = (),
+         ignore: Sequence[str] = ()) -> tuple[list[Diagnostic], bool]:
+    """(every diagnostic of every recipe, whether a --set was a usage error)."""
+    diagnostics: list[Diagnostic] = []
+    usage = False
+    for path in paths:
+        result = compile_recipe(path, overrides, ignore)
+        diagnostics += result.diagnostics
+        usage |= result.usage_error
+    return diagnostics, usage
+
+
+__all__ = ["LINT_RULES", "SCHEMA_FILE", "Compiled", "compile_recipe", "default_bundle_dir",
+           "explain", "is_hub_id", "lint", "scalar", "write_bundle"]

@@ -1,0 +1,19 @@
+"""Reading nested recipe values by dotted path ("method.lora.r"): one reader for every side.
+
+The resolved recipe (compiler), the lock (runtime) and the memory workload all
+hold the same nested dicts; a missing key anywhere on the path gives the default.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def get_dotted(values: dict, path: str, default: Any = None) -> Any:
+    """values["a"]["b"]["c"] for "a.b.c", or default where any step is missing."""
+    node: Any = values
+    for part in path.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return default
+        node = node[part]
+    return node
