@@ -82,6 +82,10 @@ class Resolved:
     def source(self, path: str) -> str:
         return self.provenance.get(path, "")
 
+    def user_set(self, path: str) -> bool:
+        """Whether the recipe (or extends/--set) gave this value, not a table or rule."""
+        return self.has(path) and not self.source(path).startswith(("table:", "rule:"))
+
 
 _MISSING = object()
 
@@ -90,7 +94,7 @@ def resolve(tree: Node) -> Resolved:
     """Resolve a schema-valid merged tree into a complete recipe."""
     r = Resolved(recipe_pos=Pos(tree.pos.path, 1, 1), recipe_dir=tree.base_dir)
     _collect(tree, [], r)
-    for rule in RULES:
+    for rule in rules_for(r):
         rule(r, hyperparameters())
     r.values["ftc"] = {"version": __version__, "schema_version": SCHEMA_VERSION}
     r.provenance["ftc.version"] = r.provenance["ftc.schema_version"] = "ftc"
@@ -368,6 +372,17 @@ def local_or_hub(base: Path, value: str) -> str:
     if candidate.exists() or not is_hub_id(value):
         return str(candidate.resolve())
     return value
+
+
+def rules_for(r: Resolved) -> list:
+    """The local rules, or a provider backend's own (ftc.providers.resolve)."""
+    from ftc.providers import PROVIDER_KINDS
+
+    if r.get("backend.kind") in PROVIDER_KINDS:
+        from ftc.providers.resolve import PROVIDER_RULES
+
+        return PROVIDER_RULES
+    return RULES
 
 
 RULES = [rule_top, rule_model, rule_method, rule_training, rule_hardware, rule_precision,
