@@ -2,7 +2,9 @@
 
 launch.sh is exactly what a cluster user runs by hand (accelerate launch);
 this only streams its output, tells the runtime where to report its run
-directory, and prints summary.json at the end.
+directory, and prints summary.json at the end.  A provider bundle (job.json,
+backend.kind openai/azure-openai) has no launch.sh: ftc.providers.launch
+uploads its files, creates the job through the openai SDK and follows it.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ lists them after the recipe rules.
 
 from __future__ import annotations
 
+from ftc.dataprep.rules import problem_in
 from ftc.diagnostics import ERROR, WARNING, Diagnostic
 
 # id: (severity, title)
@@ -29,5 +30,4 @@ RULES: dict[str, tuple[str, str]] = {
 def problem(rule: str, path: str, line: int, message: str, *, col: int = 1,
             hint: str | None = None) -> Diagnostic:
     """A Diagnostic for one of the rules above, with the rule's severity."""
-    severity, _title = RULES[rule]
-    return Diagnostic(path, max(line, 1), max(col, 1), severity, rule, message, hint)
+    return problem_in(RULES, rule, path, line, message, col=col, hint=hint)

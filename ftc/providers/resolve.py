@@ -17,6 +17,7 @@ the local rules (ftc.compiler.resolve.RULES) do not run; these do:
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from ftc.compiler.resolve import (
@@ -72,8 +73,6 @@ def rule_data(r: Resolved, t: dict) -> None:
 
 
 def _first_record_is_native_preference(r: Resolved) -> bool:
-    import json
-
     files, base = r.get("data.train"), r.base_dirs.get("data.train")
     if not files or base is None:
         return False

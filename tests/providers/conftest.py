@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
-import textwrap
 from pathlib import Path
 
 import pytest
 
-from ftc.cli import main
+from tests.compiler import conftest as compiler_fixtures
 from tests.providers.fake_provider import FakeProvider
+
+# The compiler tests' fixtures: write(name, text) -> Path, ftc(*argv) -> (code, out, err).
+write = compiler_fixtures.write
+ftc = compiler_fixtures.ftc
 
 
 def chat(i: int, **extra) -> dict:
@@ -44,34 +47,11 @@ backend:
 
 
 @pytest.fixture
-def write(tmp_path: Path):
-    def _write(name: str, text: str) -> Path:
-        path = tmp_path / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text), encoding="utf-8")
-        return path
-    return _write
-
-
-@pytest.fixture
 def recipe(write, tmp_path: Path) -> Path:
     """An OpenAI supervised recipe with 60 training and 10 validation chats."""
     write_jsonl(tmp_path / "data" / "train.jsonl", [chat(i) for i in range(60)])
     write_jsonl(tmp_path / "data" / "validation.jsonl", [chat(100 + i) for i in range(10)])
     return write("recipe.yaml", RECIPE)
-
-
-@pytest.fixture
-def ftc(capsys):
-    """ftc(*argv) -> (exit code, stdout, stderr), run in-process."""
-    def _run(*argv):
-        try:
-            code = main([str(a) for a in argv])
-        except SystemExit as exc:
-            code = exc.code
-        out, err = capsys.readouterr()
-        return code, out, err
-    return _run
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""A provider recipe compiles to a provider bundle; what the provider cannot run is refused at lint."""
+"""A provider recipe compiles to a provider bundle; what the provider cannot run is refused."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ from openai.types.file_create_params import FileCreateParams
 from openai.types.fine_tuning.job_create_params import JobCreateParams
 
 from ftc.providers.job import with_file_ids
-from tests.providers.fake_provider import SUCCESS, Fault, FakeProvider, wait_until
+from tests.providers.fake_provider import SUCCESS, FakeProvider, Fault, wait_until
 from tests.providers.sdk_types import mismatches
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -226,3 +226,8 @@ def test_ctrl_c_asks_whether_to_cancel(ftc, recipe, tmp_path, answer, cancelled)
         assert "ftjob-0003 cancelled" in out
     else:
         assert "keeps running; reattach with ftc launch" in err and "--resume" in err
+
+
+def test_poll_interval_must_be_positive_seconds(ftc, tmp_path):
+    code, _, err = ftc("launch", tmp_path, "--poll-interval", "0")
+    assert code == 2 and "expected seconds" in err
