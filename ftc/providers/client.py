@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from ftc.providers import table
 
@@ -56,7 +57,7 @@ def connect(lock: dict) -> Connection:
                                 "export OPENAI_API_KEY=... (keys are never read from a recipe "
                                 "or bundle)")
         client = openai.OpenAI(max_retries=MAX_RETRIES)
-        return Connection(client, {"provider": "openai", "base_url": str(client.base_url)})
+        return Connection(client, {"provider": "openai", "base_url": _public(client.base_url)})
     return _azure(openai, lock)
 
 
@@ -72,9 +73,16 @@ def _azure(openai, lock: dict) -> Connection:
     client = openai.AzureOpenAI(azure_endpoint=endpoint, api_version=version,
                                 azure_deployment=azure.get("deployment"),
                                 max_retries=MAX_RETRIES, **credential)
-    return Connection(client, {"provider": "azure-openai", "endpoint": endpoint,
+    return Connection(client, {"provider": "azure-openai", "endpoint": _public(endpoint),
                                "api_version": version, "deployment": azure.get("deployment"),
                                "credential": how})
+
+
+def _public(url: object) -> str:
+    """A URL as it may be written to the run directory: without user:password@."""
+    parts = urlsplit(str(url))
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
 def _azure_credential() -> tuple[dict, str]:

@@ -168,6 +168,8 @@ def test_one_recipe_compiles_to_both_backends(ftc, tmp_path):
     (["method.kind=prefix"], "FTC140 method.kind prefix cannot run on OpenAI"),
     (["training.epochs=2.5"], "FTC140 OpenAI takes a whole number of epochs (got 2.5)"),
     (["training.batch_size=512"], "FTC140 batch size 512 is outside what OpenAI accepts"),
+    (["data.train=org/tickets"], "FTC140 'org/tickets' is not a local file: OpenAI jobs upload"),
+    (["hardware.deepspeed_config=ds.json"], "FTC140 a DeepSpeed config cannot be given"),
 ])
 def test_what_the_provider_cannot_do_is_an_error_with_the_reason(ftc, recipe, sets, expected):
     args = [a for s in sets for a in ("--set", s)]

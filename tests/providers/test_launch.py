@@ -66,6 +66,12 @@ def test_run_uploads_creates_polls_and_reports(ftc, recipe, tmp_path, openai_ser
         assert b"test-key-not-secret" not in path.read_bytes(), path.name
 
 
+def test_credentials_in_a_base_url_are_not_recorded():
+    from ftc.providers.client import _public
+
+    assert _public("https://user:pw@proxy.example/v1/?x=1") == "https://proxy.example/v1/"
+
+
 def test_a_failed_job_is_reported_with_its_message(ftc, recipe, tmp_path, monkeypatch):
     with FakeProvider(script=["validating_files", "failed"]) as fake:
         monkeypatch.setenv("OPENAI_BASE_URL", fake.url)
