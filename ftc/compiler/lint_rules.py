@@ -21,21 +21,27 @@ from ftc.tables import hyperparameters
 Finding = tuple[str, str, str | None]
 
 
+LOCAL = ("local",)
+PROVIDERS = ("openai", "azure-openai")
+ANY_BACKEND = LOCAL + PROVIDERS
+
+
 @dataclass(frozen=True)
 class Rule:
     id: str
     severity: str
     title: str
     check: Callable[[Resolved, dict], Iterator[Finding]]
+    backends: tuple[str, ...] = LOCAL  # backend.kind values the rule applies to
 
 
 REGISTRY: dict[str, Rule] = {}
 
 
-def rule(rule_id: str, severity: str, title: str):
+def rule(rule_id: str, severity: str, title: str, backends: tuple[str, ...] = LOCAL):
     def register(fn: Callable[[Resolved, dict], Iterator[Finding]]):
         assert rule_id not in REGISTRY, rule_id
-        REGISTRY[rule_id] = Rule(rule_id, severity, title, fn)
+        REGISTRY[rule_id] = Rule(rule_id, severity, title, fn, backends)
         return fn
     return register
 
@@ -44,9 +50,10 @@ def run_rules(r: Resolved, ignore: set[str] = frozenset()) -> list[Diagnostic]:
     """Every rule's findings as diagnostics, minus the ignored rule ids."""
     ignored = set(ignore) | set(r.get("lint.ignore") or [])
     table = hyperparameters()
+    backend = r.get("backend.kind", "local")
     out = []
     for item in REGISTRY.values():
-        if item.id in ignored:
+        if item.id in ignored or backend not in item.backends:
             continue
         for path, message, hint in item.check(r, table):
             pos = r.where(path)
@@ -56,8 +63,11 @@ def run_rules(r: Resolved, ignore: set[str] = frozenset()) -> list[Diagnostic]:
 
 
 def _user_set(r: Resolved, path: str) -> bool:
-    src = r.source(path)
-    return not src.startswith(("table:", "rule:"))
+    return r.user_set(path)
+
+
+def backend_is_provider(r: Resolved) -> bool:
+    return r.get("backend.kind", "local") in PROVIDERS
 
 
 def _fmt(x: float) -> str:
@@ -79,11 +89,12 @@ def lr_range(r: Resolved, t: dict) -> Iterator[Finding]:
                f"the table default is {_fmt(entry['default'])}")
 
 
-@rule("FTC102", WARNING, "more than 5 epochs tends to overfit")
+@rule("FTC102", WARNING, "more than 5 epochs tends to overfit", ANY_BACKEND)
 def epochs_high(r: Resolved, t: dict) -> Iterator[Finding]:
-    epochs, hi = r.get("training.epochs"), t["training"]["epochs"]["range"][1]
-    if epochs is not None and epochs > hi and not r.has("training.max_steps"):
-        yield ("training.epochs", f"{_fmt(epochs)} epochs is above {hi}: the model is likely "
+    path = "backend.hyperparameters.epochs" if backend_is_provider(r) else "training.epochs"
+    epochs, hi = r.get(path), t["training"]["epochs"]["range"][1]
+    if isinstance(epochs, (int, float)) and epochs > hi and not r.has("training.max_steps"):
+        yield (path, f"{_fmt(epochs)} epochs is above {hi}: the model is likely "
                "to memorise the training set", "use 2-5 epochs and watch validation loss")
 
 
@@ -110,7 +121,7 @@ def warmup_range(r: Resolved, t: dict) -> Iterator[Finding]:
         yield ("training.warmup_ratio", f"warmup ratio {_fmt(w)} is outside {lo}..{hi}", None)
 
 
-@rule("FTC106", WARNING, "no validation data and no split")
+@rule("FTC106", WARNING, "no validation data and no split", ANY_BACKEND)
 def no_validation(r: Resolved, t: dict) -> Iterator[Finding]:
     has_files = bool(r.get("data.validation"))
     split = r.get("data.split.validation")
@@ -240,7 +251,7 @@ def required_method_settings(r: Resolved, t: dict) -> Iterator[Finding]:
                "train one with a method.kind reward recipe")
 
 
-@rule("FTC118", ERROR, "the data format does not suit the method")
+@rule("FTC118", ERROR, "the data format does not suit the method", ANY_BACKEND)
 def format_for_method(r: Resolved, t: dict) -> Iterator[Finding]:
     kind, fmt = r.get("method.kind"), r.get("data.format")
     if fmt in (None, "auto"):
@@ -253,7 +264,7 @@ def format_for_method(r: Resolved, t: dict) -> Iterator[Finding]:
                "pairs", "use method.kind dpo or reward, or messages/completion data")
 
 
-@rule("FTC119", ERROR, "split fractions must sum to 1")
+@rule("FTC119", ERROR, "split fractions must sum to 1", ANY_BACKEND)
 def split_sum(r: Resolved, t: dict) -> Iterator[Finding]:
     split = r.get("data.split")
     if isinstance(split, dict):
@@ -325,5 +336,19 @@ def method_errors(r: Resolved, t: dict) -> Iterator[Finding]:
 @rule("FTC127", WARNING, "method settings ignored, or method files missing")
 def method_warnings(r: Resolved, t: dict) -> Iterator[Finding]:
     from ftc.compiler.methods_lint import advise
+
+    yield from advise(r)
+
+
+@rule("FTC140", ERROR, "the provider cannot run this recipe", PROVIDERS)
+def provider_errors(r: Resolved, t: dict) -> Iterator[Finding]:
+    from ftc.providers.lint import check
+
+    yield from check(r)
+
+
+@rule("FTC141", WARNING, "a setting that means nothing for the provider (ignored)", PROVIDERS)
+def provider_warnings(r: Resolved, t: dict) -> Iterator[Finding]:
+    from ftc.providers.lint import advise
 
     yield from advise(r)

@@ -9,6 +9,7 @@ Each rule is a small function; each value set records its source:
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -82,15 +83,23 @@ class Resolved:
     def source(self, path: str) -> str:
         return self.provenance.get(path, "")
 
+    def user_set(self, path: str) -> bool:
+        """Whether the recipe (or extends/--set) gave this value, not a table or rule."""
+        return self.has(path) and not self.source(path).startswith(("table:", "rule:"))
+
 
 _MISSING = object()
 
 
-def resolve(tree: Node) -> Resolved:
-    """Resolve a schema-valid merged tree into a complete recipe."""
+def resolve(tree: Node, rules_for: Callable[[Resolved], list] | None = None) -> Resolved:
+    """Resolve a schema-valid merged tree into a complete recipe.
+
+    rules_for picks the rules from the user's values (a provider backend has its
+    own, ftc.providers.resolve); by default the local rules below.
+    """
     r = Resolved(recipe_pos=Pos(tree.pos.path, 1, 1), recipe_dir=tree.base_dir)
     _collect(tree, [], r)
-    for rule in RULES:
+    for rule in (rules_for or (lambda _: RULES))(r):
         rule(r, hyperparameters())
     r.values["ftc"] = {"version": __version__, "schema_version": SCHEMA_VERSION}
     r.provenance["ftc.version"] = r.provenance["ftc.schema_version"] = "ftc"

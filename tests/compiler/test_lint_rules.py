@@ -39,6 +39,8 @@ CASES = [
     ("FTC126", ["method.kind=rlhf", "method.rlhf={reward_model: org/rm, num_generations: 3}"]),
     ("FTC127", ["method.kind=adapter", "method.adapter={type: ia3, adapter_len: 4}",
                 "training.learning_rate=5e-3"]),
+    ("FTC140", ["backend.kind=openai"]),  # models/tiny-llama is no OpenAI model
+    ("FTC141", ["backend.kind=openai", "model.base=gpt-4.1-mini"]),  # method.lora.r ignored
 ]
 
 
@@ -95,8 +97,10 @@ def test_errors_block_compile(recipe, ftc, tmp_path):
 
 
 def test_list_rules(ftc):
+    from ftc.providers.data_rules import RULES as PROVIDER_DATA_RULES
+
     code, out, _ = ftc("lint", "--list-rules")
-    assert code == 0 and len(out.splitlines()) == len(REGISTRY)
+    assert code == 0 and len(out.splitlines()) == len(REGISTRY) + len(PROVIDER_DATA_RULES)
 
 
 def test_usage_errors_exit_2(ftc):
