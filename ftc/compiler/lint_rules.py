@@ -230,8 +230,8 @@ def early_stopping(r: Resolved, t: dict) -> Iterator[Finding]:
     if not r.get("training.early_stopping.enabled"):
         return
     if not r.get("data.validation") and not r.get("data.split.validation"):
-        yield ("training.early_stopping", "early stopping watches validation loss, but there "
-               "is no validation data", "add data.validation or a validation split")
+        yield ("training.early_stopping", "early stopping watches a validation metric, but "
+               "there is no validation data", "add data.validation or a validation split")
     ev, sv = r.get("training.eval.strategy"), r.get("training.save.strategy")
     if ev != sv:
         yield ("training.early_stopping", f"early stopping keeps the best checkpoint, which "
@@ -336,6 +336,20 @@ def method_errors(r: Resolved, t: dict) -> Iterator[Finding]:
 @rule("FTC127", WARNING, "method settings ignored, or method files missing")
 def method_warnings(r: Resolved, t: dict) -> Iterator[Finding]:
     from ftc.compiler.methods_lint import advise
+
+    yield from advise(r)
+
+
+@rule("FTC130", ERROR, "evaluation settings that cannot be measured")
+def evaluation_errors(r: Resolved, t: dict) -> Iterator[Finding]:
+    from ftc.compiler.evaluation_lint import check
+
+    yield from check(r)
+
+
+@rule("FTC131", WARNING, "evaluation settings that have no effect")
+def evaluation_warnings(r: Resolved, t: dict) -> Iterator[Finding]:
+    from ftc.compiler.evaluation_lint import advise
 
     yield from advise(r)
 

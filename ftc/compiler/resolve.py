@@ -322,6 +322,48 @@ def format_of(record: Any) -> str | None:
     return None
 
 
+def rule_evaluation(r: Resolved, t: dict) -> None:
+    """The evaluation block: the task when the recipe decides it (data.task, preference data
+    or a preference method; else `auto`, settled at run time from the data), the task's
+    metrics and answer length, task metrics at the trainer's evaluation cadence, and the
+    table's sizes and alert thresholds."""
+    from ftc.evaluation.tasks import default_max_new_tokens, default_metrics
+
+    table, kind = t["evaluation"], r.get("method.kind")
+    r.default("evaluation.task", _t(t, "evaluation", "task"), "table:evaluation")
+    if r.get("evaluation.task") == "auto":
+        task, rule = _task_from_recipe(r)
+        if task:
+            r.set("evaluation.task", task, rule)
+    task = r.get("evaluation.task")
+    if task != "auto" or kind == "rlhf":
+        r.default("evaluation.metrics", default_metrics(task, kind), "rule:metrics-for-task")
+    if task != "auto":
+        r.default("evaluation.max_new_tokens", default_max_new_tokens(task), "table:evaluation")
+    for key in ("max_samples", "samples", "at_end", "baseline"):
+        r.default(f"evaluation.{key}", _t(t, "evaluation", key), "table:evaluation")
+    if r.get("training.eval.strategy") == "steps":
+        r.default("evaluation.every", r.get("training.eval.every"), "rule:evaluation-every")
+    for group, values in table["alerts"].items():
+        for key, value in values.items():
+            r.default(f"evaluation.alerts.{group}.{key}", value, "table:evaluation")
+
+
+def _task_from_recipe(r: Resolved) -> tuple[str | None, str]:
+    """(task, rule) when the method, data format or data.task decides it."""
+    if r.get("method.kind") in ("dpo", "reward") or r.get("data.format") == "preference":
+        return "preference", "rule:task-from-data"
+    if r.get("method.kind") == "rlhf":
+        return None, ""
+    data_task = r.get("data.task")
+    if data_task == "classification":
+        return "classification", "rule:task-from-data"
+    if data_task == "generation":
+        chat = r.get("data.format") == "messages"
+        return ("chat" if chat else "generation"), "rule:task-from-data"
+    return None, ""
+
+
 def rule_export_logging(r: Resolved, t: dict) -> None:
     for key in ("merge_adapters", "formats", "gguf_quantization", "model_card"):
         r.default(f"export.{key}", _t(t, "export", key), "table:export")
@@ -380,4 +422,4 @@ def local_or_hub(base: Path, value: str) -> str:
 
 
 RULES = [rule_top, rule_model, rule_method, rule_training, rule_hardware, rule_precision,
-         rule_batch_split, rule_data, rule_export_logging, rule_paths]
+         rule_batch_split, rule_data, rule_evaluation, rule_export_logging, rule_paths]

@@ -44,7 +44,7 @@ READ = {
     "data": {"train", "validation", "format", "split", "system_prompt"},
     "training": {"epochs", "batch_size", "seed"},
 }
-IGNORED_SECTIONS = ("hardware", "export", "logging")
+IGNORED_SECTIONS = ("hardware", "export", "logging", "evaluation")
 HINTS = {
     "training.learning_rate": "a provider takes a multiplier of its own rate: "
                               "set backend.hyperparameters.learning_rate_multiplier",

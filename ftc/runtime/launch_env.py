@@ -6,3 +6,4 @@ the runtime prints its own summary.
 
 RUN_INFO_ENV = "FTC_RUN_INFO_OUT"  # file the main process writes its run directory into
 QUIET_SUMMARY_ENV = "FTC_QUIET_SUMMARY"  # set: the runtime leaves printing the summary to ftc
+VERBOSE_ENV = "FTC_VERBOSE"  # set: keep the libraries' own progress bars and warnings

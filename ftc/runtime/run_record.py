@@ -19,8 +19,9 @@ def perplexity(loss: float) -> float:
     return math.exp(min(loss, 50.0))  # capped: exp(50) already means "no model"
 
 
-def read_metrics(run_dir: Path) -> list[dict]:
-    path = run_dir / METRICS_NAME
+def read_metrics(run_dir: Path, name: str = METRICS_NAME) -> list[dict]:
+    """The records of a run's metrics.jsonl (or another of its JSONL files)."""
+    path = Path(run_dir) / name
     if not path.is_file():
         return []
     out = []
@@ -32,11 +33,15 @@ def read_metrics(run_dir: Path) -> list[dict]:
     return out
 
 
-def truncate_metrics(run_dir: Path, after_step: int) -> None:
-    """On resume: drop lines logged after the checkpoint (those steps run again)."""
-    kept = [m for m in read_metrics(run_dir) if m.get("step", 0) <= after_step]
-    path = run_dir / METRICS_NAME
-    if path.is_file():
+def truncate_metrics(run_dir: Path, after_step: int,
+                     names: tuple[str, ...] = (METRICS_NAME, "samples.jsonl")) -> None:
+    """On resume: drop lines logged after the checkpoint (those steps run again), in
+    metrics.jsonl and samples.jsonl."""
+    for name in names:
+        path = run_dir / name
+        if not path.is_file():
+            continue
+        kept = [m for m in read_metrics(run_dir, name) if m.get("step", 0) <= after_step]
         tmp = path.with_suffix(".tmp")
         tmp.write_text("".join(json.dumps(m, sort_keys=True) + "\n" for m in kept),
                        encoding="utf-8")
@@ -86,11 +91,18 @@ def _plain(value):
 
 def summarize(run_dir: Path, *, name: str, kind: str, world_size: int, outputs: dict,
               steps: int, epoch: float | None, tokens_total: int, tokens_session: int,
-              seconds: float, examples: dict, resumed_from: str | None) -> dict:
-    """summary.json's content, from metrics.jsonl (which spans resumed sessions)."""
+              seconds: float, examples: dict, resumed_from: str | None,
+              loss_name: str | None = "loss", with_perplexity: bool = True) -> dict:
+    """summary.json's content, from metrics.jsonl (which spans resumed sessions).
+
+    loss_name: what the method's loss is (None: nothing to show, GRPO); with_perplexity:
+    whether exp(validation loss) is a perplexity (a per-token cross-entropy only).
+    """
     metrics = read_metrics(run_dir)
     train = [m["loss"] for m in metrics if isinstance(m.get("loss"), (int, float))]
     evals = [m["eval_loss"] for m in metrics if isinstance(m.get("eval_loss"), (int, float))]
+    if loss_name is None:
+        train = evals = []
     return {
         "name": name,
         "method": kind,
@@ -99,13 +111,20 @@ def summarize(run_dir: Path, *, name: str, kind: str, world_size: int, outputs: 
         "outputs": outputs,
         "steps": steps,
         "epochs": round(epoch, 4) if epoch is not None else None,
+        "loss_name": loss_name,
         "train_loss": {"first": train[0], "last": train[-1]} if train else None,
         "eval_loss": {"first": evals[0], "last": evals[-1]} if evals else None,
         "eval_perplexity": {"first": perplexity(evals[0]), "last": perplexity(evals[-1])}
-        if evals else None,
+        if evals and with_perplexity else None,
         "tokens_trained": tokens_total,
         "train_seconds": round(seconds, 3),
         "tokens_per_second": round(tokens_session / seconds, 1) if seconds > 0 else None,
         "examples": examples,
         "resumed_from": resumed_from,
     }
+
+
+def append_record(run_dir: Path, record: dict) -> None:
+    """One more line in metrics.jsonl (alerts and other non-scalar records)."""
+    with (Path(run_dir) / METRICS_NAME).open("a", encoding="utf-8") as fh:
+        fh.write(json.dumps(record, sort_keys=True) + "\n")

@@ -66,15 +66,36 @@ def _train(lock: RunLock, resume: str | None, resume_requested: bool) -> dict | 
         from ftc.runtime.run_dir import checkpoint_step
 
         truncate_metrics(run_dir, checkpoint_step(checkpoint))
+    from ftc.evaluation.callbacks import LossNotFinite
+    from ftc.runtime.evaluation_hooks import EvaluationHooks
     from ftc.runtime.methods.run import build_job, train_job
 
-    job = build_job(lock, tokenizer, splits, args, [recorder])
-    result = train_job(job, run_dir, str(checkpoint) if checkpoint else None)
+    hooks = EvaluationHooks.for_run(lock, splits, tokenizer, run_dir, args,
+                                    state.is_main_process)
+    job = build_job(lock, tokenizer, splits, args, [recorder, *hooks.callbacks])
+    try:
+        result = train_job(job, run_dir, str(checkpoint) if checkpoint else None,
+                           evaluate_test=hooks.settings.at_end)
+    except LossNotFinite as stop:
+        if state.is_main_process:
+            _finish(lock, method, hooks, run_dir, splits, recorder, state, checkpoint, None,
+                    stopped=stop.alert.record())
+        raise RunFailure([lock.error("training.learning_rate", "FTC540", stop.alert.message,
+                                     f"the run directory keeps what was logged: {run_dir}")],
+                         collective=True) from None
     _record_rank(run_dir, state, args, result.steps)
     if not state.is_main_process:
         return None
+    return _finish(lock, method, hooks, run_dir, splits, recorder, state, checkpoint, result)
+
+
+def _finish(lock: RunLock, method, hooks, run_dir: Path, splits, recorder, state, checkpoint,
+            result, stopped: dict | None = None) -> dict:
+    """summary.json (the method's results, base vs tuned, alerts) and the run's report."""
+    from ftc.runtime.methods.interface import JobResult
     from ftc.runtime.run_record import summarize
 
+    result = result or JobResult(steps=int((stopped or {}).get("step", 0)))
     outputs = {**result.outputs, "metrics": str(run_dir / "metrics.jsonl"),
                "tensorboard": str(run_dir / "tensorboard"), "checkpoints": str(run_dir)}
     summary = summarize(
@@ -82,8 +103,14 @@ def _train(lock: RunLock, resume: str | None, resume_requested: bool) -> dict | 
         outputs=outputs, steps=result.steps, epoch=result.epoch,
         tokens_total=result.tokens, tokens_session=result.tokens - recorder.tokens_at_start,
         seconds=recorder.seconds, examples=_example_counts(splits),
-        resumed_from=str(checkpoint) if checkpoint else None)
+        resumed_from=str(checkpoint) if checkpoint else None,
+        loss_name=method.loss_name, with_perplexity=method.perplexity)
     summary.update(method.report(result))
+    summary.update(hooks.summary_part(run_dir))
+    if stopped:
+        summary["stopped"] = stopped
+    _write_json(run_dir / SUMMARY_NAME, summary)
+    summary["report"] = hooks.write_report(run_dir)
     _write_json(run_dir / SUMMARY_NAME, summary)
     return summary
 
@@ -150,6 +177,7 @@ def _main_process_setup(lock: RunLock, method, tokenizer, resume: str | None,
     try:
         method.check_data(lock, tokenizer, prepared)  # refusals before anything is written
         _print_diagnostics(prepared.diagnostics)
+        _print_data(prepared.report)
         prepare_run_dir(lock, run_dir)
         data_dir = run_dir / "data"
         if data_dir.exists():
@@ -181,6 +209,13 @@ def _print_diagnostics(diagnostics: list) -> None:
         sys.stderr.write(render(diagnostics, "text") + "\n")
 
 
+def _print_data(report: dict | None) -> None:
+    from ftc.runtime.console import data_lines
+
+    for line in data_lines(report or {}):
+        print(line, flush=True)
+
+
 def _tell_launcher(run_dir: Path) -> None:
     target = os.environ.get(RUN_INFO_ENV)
     if target:
@@ -208,11 +243,7 @@ def _write_json(path: Path, data: dict) -> None:
 
 
 def _quiet_libraries() -> None:
-    """Library chatter off the non-main ranks; progress bars stay on the main one."""
-    import warnings
+    """Library chatter off (kept with FTC_VERBOSE on the main rank; see runtime.console)."""
+    from ftc.runtime.console import quiet_libraries
 
-    warnings.filterwarnings("ignore", category=FutureWarning)
-    if os.environ.get("RANK", "0") != "0":
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.set_verbosity_error()
+    quiet_libraries(os.environ.get("RANK", "0") == "0")

@@ -25,6 +25,7 @@ def sft_config(lock: RunLock, output_dir: Path):
     eval_strategy = eval_cfg.get("strategy", "steps")
     save_strategy = save_cfg.get("strategy", "steps")
     early = (tr.get("early_stopping") or {}).get("enabled", False) and eval_strategy != "no"
+    watched = (tr.get("early_stopping") or {}).get("metric", "eval_loss")
     report_to = [r for r in ((lock.get("logging") or {}).get("report_to") or []) if r != "none"]
     checkpointing = bool(tr.get("gradient_checkpointing", False))
     packing = bool(lock.get("data.packing", False))
@@ -54,10 +55,14 @@ def sft_config(lock: RunLock, output_dir: Path):
         save_steps=int(save_cfg.get("every", 50)) if save_strategy == "steps" else 500,
         save_total_limit=int(save_cfg.get("keep_last", 2)),
         load_best_model_at_end=bool(early),
-        metric_for_best_model="eval_loss" if early else None,
+        # a task metric (accuracy, ...) is added to the eval metrics by ftc.evaluation
+        metric_for_best_model=(watched if watched.startswith("eval_") else f"eval_{watched}")
+        if early else None,
+        greater_is_better=watched != "eval_loss" if early else None,
         logging_strategy="steps",
         logging_steps=int(tr.get("logging_steps", 10)),
         logging_first_step=True,
+        logging_nan_inf_filter=False,  # a NaN loss must reach the alerts, not be averaged away
         report_to=report_to,
         include_num_input_tokens_seen="non_padding",
         disable_tqdm=False,

@@ -39,6 +39,8 @@ CASES = [
     ("FTC126", ["method.kind=rlhf", "method.rlhf={reward_model: org/rm, num_generations: 3}"]),
     ("FTC127", ["method.kind=adapter", "method.adapter={type: ia3, adapter_len: 4}",
                 "training.learning_rate=5e-3"]),
+    ("FTC130", ["evaluation.task=chat", "evaluation.metrics=[preference_accuracy]"]),
+    ("FTC131", ["evaluation.label_pattern=x", "evaluation.metrics=[bleu]"]),
     ("FTC140", ["backend.kind=openai"]),  # models/tiny-llama is no OpenAI model
     ("FTC141", ["backend.kind=openai", "model.base=gpt-4.1-mini"]),  # method.lora.r ignored
 ]

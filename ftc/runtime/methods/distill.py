@@ -88,6 +88,11 @@ def distill_trainer_class():
             self._metrics[mode]["ce_loss"].append((ce_all / n_all).item())
             return (loss, outputs) if return_outputs else loss
 
+        def perplexity_loss(self, logs: dict, prefix: str) -> float | None:
+            """The cross-entropy part (exp of the mixed loss is no perplexity)."""
+            values = self._metrics["eval"].get("ce_loss")
+            return sum(values) / len(values) if f"{prefix}_loss" in logs and values else None
+
     return DistillTrainer
 
 
@@ -117,7 +122,21 @@ def build_distill(ctx: MethodContext) -> MethodJob:
 
 
 class Distill(MethodBase):
-    """Supervised data (with the teacher's generate step first, when asked) and the KD loss."""
+    """Supervised data (with the teacher's generate step first, when asked) and the KD loss.
+
+    The loss mixes KL and cross-entropy, so exp(loss) is no perplexity; the trainer logs
+    the perplexity of the cross-entropy part, and the results are the KL to the teacher
+    and that perplexity.
+    """
+
+    loss_name = "distillation loss"
+    perplexity = False
+
+    def results_of(self, history: list[dict]) -> list[dict]:
+        from ftc.evaluation.trends import results
+
+        return results(history, [("distill_kl", "KL to the teacher", False),
+                                 ("perplexity", "perplexity (cross-entropy part)", False)])
 
     def prepare_data(self, lock: RunLock, staging: Path):
         """generate (method.distill.generate) joins data.train, then dataprep as for SFT."""

@@ -9,7 +9,11 @@ lock's method.kind, and calls, in order,
     load_splits(lock, prepared)            every rank: records in the method's shape
     apply_chat_template(lock, tokenizer, splits)
     build(ctx) -> MethodJob                trainer stages + how to save the result
-    report(result) -> dict                 what the summary shows besides losses
+    report(result) -> dict                 the method's own results for the summary
+
+and reads two attributes: `loss_name` (what the trainer's loss is, None when it measures
+nothing a person should read, like GRPO's objective) and `perplexity` (whether exp(loss)
+is a perplexity: only for a per-token cross-entropy).
 
 `MethodBase` gives the supervised defaults; a method overrides what differs.
 Nothing here (or in any method module) imports the orchestrator back.
@@ -47,6 +51,7 @@ class Stage:
     name: str
     factory: Callable[[], Any]
     test_dataset: Any = None
+    eval_records: list[dict] | None = None  # this stage's own validation (named adapters)
     _trainer: Any = None
 
     @property
@@ -67,13 +72,14 @@ class MethodJob:
 
 @dataclass
 class JobResult:
-    """What the summary needs: steps, per-stage metrics, outputs."""
+    """What the summary needs: steps, per-stage metrics, outputs, every stage's log history."""
 
     steps: int = 0
     epoch: float | None = None
     tokens: int = 0
     stages: dict[str, dict] = field(default_factory=dict)
     outputs: dict[str, str] = field(default_factory=dict)
+    history: list[dict] = field(default_factory=list)
 
 
 class TrainingMethod(Protocol):
@@ -94,6 +100,9 @@ class TrainingMethod(Protocol):
 
 class MethodBase:
     """Defaults for a method that trains on supervised examples (messages or completion)."""
+
+    loss_name: str | None = "loss"
+    perplexity: bool = True
 
     def prepare_data(self, lock: RunLock, staging: Path):
         """dataprep's checks, dedup, length policy and split of the lock's data."""
@@ -130,6 +139,15 @@ class MethodBase:
         raise NotImplementedError
 
     def report(self, result: JobResult) -> dict:
-        """The last stage's test loss, when a test split was evaluated."""
+        """The last stage's test loss, when a test split was evaluated, and `results`: the
+        method's own measures as {label, split, first, last[, slope]} (see results_of)."""
         tests = [m["test_loss"] for m in result.stages.values() if "test_loss" in m]
-        return {"test_loss": tests[-1]} if tests else {}
+        out: dict = {"test_loss": tests[-1]} if tests else {}
+        found = self.results_of(result.history)
+        if found:
+            out["results"] = found
+        return out
+
+    def results_of(self, history: list[dict]) -> list[dict]:
+        """The method's own results from the log history (default: none beyond the losses)."""
+        return []

@@ -176,10 +176,24 @@ def build_reward(ctx: MethodContext) -> MethodJob:
 
 
 class Preference(MethodBase):
-    """Preference pairs (prompt/chosen/rejected); dpo or reward builds the trainer."""
+    """Preference pairs (prompt/chosen/rejected); dpo or reward builds the trainer.
 
-    def __init__(self, builder) -> None:
+    Neither loss is a per-token cross-entropy (no perplexity); each method states its
+    own results: DPO's implicit reward margin and accuracy (chosen preferred), the
+    reward model's pairwise accuracy and margin.
+    """
+
+    perplexity = False
+
+    def __init__(self, builder, loss_name: str, results: list[tuple[str, str, bool]]) -> None:
         self._builder = builder
+        self.loss_name = loss_name
+        self._results = results
+
+    def results_of(self, history: list[dict]) -> list[dict]:
+        from ftc.evaluation.trends import results
+
+        return results(history, self._results)
 
     def load_splits(self, lock: RunLock, prepared):
         from ftc.runtime.methods.data import preference_splits
@@ -190,5 +204,9 @@ class Preference(MethodBase):
         return self._builder(ctx)
 
 
-DPO = Preference(build_dpo)
-REWARD = Preference(build_reward)
+DPO = Preference(build_dpo, "DPO loss", [
+    ("rewards/margins", "reward margin", False),
+    ("rewards/accuracies", "reward accuracy (chosen preferred)", False)])
+REWARD = Preference(build_reward, "reward loss", [
+    ("accuracy", "pairwise accuracy (chosen scored higher)", False),
+    ("margin", "reward margin", False)])

@@ -125,7 +125,8 @@ def build_adapter(ctx: MethodContext) -> MethodJob:
         return make
 
     stages = [Stage(item["name"], factory(i, item["name"]),
-                    test_dataset=to_dataset(splits[item["name"]].test))
+                    test_dataset=to_dataset(splits[item["name"]].test),
+                    eval_records=splits[item["name"]].validation)
               for i, item in enumerate(items, 1)]
 
     def save(run_dir: Path) -> dict[str, str]:

@@ -115,7 +115,22 @@ def build_rlhf(ctx: MethodContext) -> MethodJob:
 
 
 class RLHF(MethodBase):
-    """Prompts from any data format; GRPO against the reward model."""
+    """Prompts from any data format; GRPO against the reward model.
+
+    GRPO's loss is its policy objective (often about 0): no loss or perplexity is shown;
+    the results are the reward model's mean score of the sampled answers, with its trend
+    per step over training, and on the validation prompts when they were evaluated.
+    """
+
+    loss_name = None
+    perplexity = False
+
+    def results_of(self, history: list[dict]) -> list[dict]:
+        from ftc.evaluation.trends import result
+
+        found = [result(history, "reward", "mean reward", "train", with_trend=True),
+                 result(history, "eval_reward", "mean reward", "validation")]
+        return [r for r in found if r]
 
     def load_splits(self, lock: RunLock, prepared):
         from ftc.runtime.methods.data import prompt_splits

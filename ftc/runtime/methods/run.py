@@ -40,19 +40,28 @@ def build_job(lock: RunLock, tokenizer, splits, args, callbacks=()) -> MethodJob
     return method_for(lock).build(ctx)
 
 
-def train_job(job: MethodJob, run_dir: Path, resume_from: str | None = None) -> JobResult:
-    """Train every stage, evaluate it (validation unless just done, test), then save."""
+def train_job(job: MethodJob, run_dir: Path, resume_from: str | None = None,
+              evaluate_test: bool = True) -> JobResult:
+    """Train every stage, evaluate it (validation unless just done, test), then save.
+
+    Callbacks with a `bind(trainer, stage)` method (the run's evaluation, alerts and
+    console) get the stage's trainer before it trains.
+    """
     result = JobResult()
     for stage in job.stages:
         trainer = stage.trainer
+        for callback in list(trainer.callback_handler.callbacks):
+            if hasattr(callback, "bind"):
+                callback.bind(trainer, stage)
         # only a single-stage job can resume (a named-adapter run restarts its stages)
         trainer.train(resume_from_checkpoint=resume_from if len(job.stages) == 1 else None)
         metrics: dict = {}
         if trainer.eval_dataset is not None:
             metrics.update(_final_eval(trainer))
-        if stage.test_dataset is not None:
+        if stage.test_dataset is not None and evaluate_test:
             metrics.update(trainer.evaluate(stage.test_dataset, metric_key_prefix="test"))
         result.stages[stage.name] = metrics
+        result.history += [{**entry, "stage": stage.name} for entry in trainer.state.log_history]
         result.steps += trainer.state.global_step
         result.epoch = trainer.state.epoch
         result.tokens += int(trainer.state.num_input_tokens_seen or 0)

@@ -59,18 +59,10 @@ def build_trainer(lock: RunLock, model, tokenizer, splits, args, callbacks: list
     from ftc.runtime.model_loading import lora_config
     from ftc.runtime.packing import rows_collator, wants_row_batches
 
-    callbacks = list(callbacks)
-    if args.load_best_model_at_end:
-        from transformers import EarlyStoppingCallback
-
-        early = lock.get("training.early_stopping") or {}
-        callbacks.append(EarlyStoppingCallback(
-            early_stopping_patience=int(early.get("patience", 3)),
-            early_stopping_threshold=float(early.get("threshold", 0.0))))
     trainer = trainer_class()(
         model=model, args=args, processing_class=tokenizer,
         train_dataset=to_dataset(splits.train), eval_dataset=to_dataset(splits.validation),
-        peft_config=lora_config(lock), callbacks=callbacks,
+        peft_config=lora_config(lock), callbacks=list(callbacks),
     )
     if args.packing and wants_row_batches(lock.get("model.attn_implementation", "sdpa")):
         trainer.data_collator = rows_collator(trainer.data_collator.pad_token_id,
@@ -85,10 +77,15 @@ def trainer_class():
     from ftc.runtime.run_record import perplexity
 
     class FtcSFTTrainer(SFTTrainer):
+        def perplexity_loss(self, logs: dict, prefix: str) -> float | None:
+            """The per-token cross-entropy whose exp is the perplexity: here the loss."""
+            return logs.get(f"{prefix}_loss")
+
         def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
             for prefix in ("eval", "test"):
-                if isinstance(logs.get(f"{prefix}_loss"), (int, float)):
-                    logs[f"{prefix}_perplexity"] = perplexity(logs[f"{prefix}_loss"])
+                loss = self.perplexity_loss(logs, prefix)
+                if isinstance(loss, (int, float)):
+                    logs[f"{prefix}_perplexity"] = perplexity(loss)
             super().log(logs, start_time)
 
     return FtcSFTTrainer
