@@ -17,6 +17,8 @@ COMMANDS = [
     "schema",
     "run",
     "launch",
+    "eval",
+    "report",
     "init_tiny_model",
     "data",
     "estimate",

@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 
 from ftc.diagnostics import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
-from ftc.runtime.launch_env import QUIET_SUMMARY_ENV, RUN_INFO_ENV
+from ftc.runtime.launch_env import QUIET_SUMMARY_ENV, RUN_INFO_ENV, VERBOSE_ENV
 
 NAME = "launch"
 HELP = "run a compiled bundle (its launch.sh) and print the run's summary"
@@ -45,6 +45,8 @@ def add_resume_argument(p: argparse.ArgumentParser) -> None:
                         "job of the last run (or of run directory CKPT)")
     p.add_argument("--poll-interval", type=_seconds, default=10.0, metavar="SECONDS",
                    help="provider backends: seconds between status polls (default 10)")
+    p.add_argument("--verbose", action="store_true",
+                   help="keep the libraries' own progress bars and notices")
 
 
 def _seconds(text: str) -> float:
@@ -68,10 +70,11 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write(f"{bundle}:1:1: error: FTC511 not a bundle (no {missing[0]})\n"
                          "  hint: make one with `ftc compile RECIPE` (or use `ftc run RECIPE`)\n")
         return EXIT_USAGE
-    return launch_bundle(bundle, args.resume, args.poll_interval)
+    return launch_bundle(bundle, args.resume, args.poll_interval, args.verbose)
 
 
-def launch_bundle(bundle: Path, resume: str | None = None, poll_interval: float = 10.0) -> int:
+def launch_bundle(bundle: Path, resume: str | None = None, poll_interval: float = 10.0,
+                  verbose: bool = False) -> int:
     """Run bundle/launch.sh with output streamed; print the summary when it trained.
 
     A provider bundle (job.json) goes to ftc.providers.launch instead: the job
@@ -90,8 +93,10 @@ def launch_bundle(bundle: Path, resume: str | None = None, poll_interval: float 
         env = {**os.environ, RUN_INFO_ENV: str(info), QUIET_SUMMARY_ENV: "1",
                "PYTHONUNBUFFERED": "1"}
         env.setdefault("FTC_PYTHON", sys.executable)
+        if verbose:
+            env[VERBOSE_ENV] = "1"
         try:
-            code = _stream(["bash", str(bundle / "launch.sh"), *extra], env)
+            code = _stream(["bash", str(bundle / "launch.sh"), *extra], env, verbose)
         except KeyboardInterrupt:
             sys.stderr.write("ftc launch: interrupted; resume with --resume\n")
             return 130
@@ -112,14 +117,15 @@ def launch_bundle(bundle: Path, resume: str | None = None, poll_interval: float 
     return EXIT_OK
 
 
-def _stream(cmd: list[str], env: dict[str, str]) -> int:
-    """Run cmd; stdout straight through, stderr through the launcher-traceback filter."""
+def _stream(cmd: list[str], env: dict[str, str], verbose: bool = False) -> int:
+    """Run cmd; stdout straight through (a terminal stays one, for the live progress bar),
+    stderr through the launcher-traceback and notice filter."""
     from ftc.runtime.launcher_output import LauncherStderr
 
     sys.stdout.flush()
     proc = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE)
     assert proc.stderr is not None
-    err = LauncherStderr(sys.stderr.buffer)
+    err = LauncherStderr(sys.stderr.buffer, keep_all=verbose)
     try:
         while chunk := os.read(proc.stderr.fileno(), 65536):
             err.feed(chunk)

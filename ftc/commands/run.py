@@ -47,4 +47,4 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write(render(exc.diagnostics, "text") + "\n")
         return EXIT_PROBLEMS
     print(f"ftc run: bundle written to {bundle}/; launching", flush=True)
-    return launch_bundle(bundle, args.resume, args.poll_interval)
+    return launch_bundle(bundle, args.resume, args.poll_interval, args.verbose)

@@ -45,12 +45,22 @@ def is_run_dir(path: Path) -> bool:
     return (path / "metrics.jsonl").is_file() or (path / "summary.json").is_file()
 
 
-def load_run(path: Path) -> RunData:
-    """A run directory's files (FtcError FTC544 when it is not one)."""
+def find_run(path: Path) -> Path:
+    """A run directory as given, or the newest run-* under output_dir/<name>."""
+    if path.is_dir() and not is_run_dir(path):
+        runs = sorted(p for p in path.glob("run-*") if is_run_dir(p))
+        if runs:
+            return runs[-1]
     if not path.is_dir() or not is_run_dir(path):
         raise FtcError([Diagnostic(str(path), 1, 1, ERROR, "FTC544",
                                    "not a run directory (no metrics.jsonl or summary.json)",
                                    "pass output_dir/<name>/run-*/ of a run that started")])
+    return path
+
+
+def load_run(path: Path) -> RunData:
+    """A run directory's files (FtcError FTC544 when it is not one)."""
+    path = find_run(path)
     summary = _json(path / "summary.json")
     lock_text = _text(path / "recipe.lock.yaml")
     name = summary.get("name") or _lock_name(lock_text) or path.parent.name

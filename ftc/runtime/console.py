@@ -3,54 +3,23 @@
 On a terminal: one live rich progress bar (step / total, loss, learning rate, tokens/s,
 ETA) with the evaluation tables printed above it. To a file or a pipe: plain lines, one
 per logged step and a two-line table per evaluation (no carriage returns). Data
-preparation is one line per stage with its counts. The libraries' own progress bars
-and chatter that does not concern the user are off unless FTC_VERBOSE is set
-(`ftc run/launch --verbose`).
+preparation is one line per stage with its counts. With FTC_VERBOSE (`ftc run/launch
+--verbose`) the trainer's own tqdm bars stay as well (see ftc.runtime.quiet).
 """
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 
 from transformers import TrainerCallback
 
-from ftc.runtime.launch_env import VERBOSE_ENV
+from ftc.runtime.quiet import verbose
 
 # eval metrics not worth a column (speed, bookkeeping, raw log-probabilities)
 SKIPPED = ("runtime", "samples_per_second", "steps_per_second", "num_tokens",
            "model_preparation_time", "entropy", "mean_token_accuracy", "epoch")
 SKIPPED_PREFIXES = ("logits/", "logps/", "completions/", "sampling/", "clip_ratio/")
-
-
-def verbose() -> bool:
-    return bool(os.environ.get(VERBOSE_ENV))
-
-
-def quiet_libraries(main_process: bool) -> None:
-    """Library progress bars and warnings off (all of it stays with FTC_VERBOSE), and
-    everything but errors off on the other ranks."""
-    import logging
-    import warnings
-
-    warnings.filterwarnings("ignore", category=FutureWarning)
-    if verbose() and main_process:
-        return
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
-    try:
-        import datasets
-
-        datasets.disable_progress_bars()
-        datasets.logging.set_verbosity_error()
-    except ImportError:  # pragma: no cover - the runtime has datasets
-        pass
-    for name in ("bitsandbytes", "accelerate", "DeepSpeed", "torch.distributed"):
-        logging.getLogger(name).setLevel(logging.ERROR)
-    warnings.filterwarnings("ignore", category=UserWarning)
 
 
 def data_lines(report: dict) -> list[str]:

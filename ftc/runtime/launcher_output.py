@@ -6,20 +6,31 @@ torchrun, CalledProcessError from the one-process launcher) that says nothing
 more than "the child failed". `ftc launch` streams stderr through this filter:
 everything passes through live (progress bars included) except that one
 wrapper traceback, and only after an FTC diagnostic was seen. Any other
-traceback (a bug) is shown whole.
+traceback (a bug) is shown whole. Whole lines of known library notices that do
+not concern the user (accelerate's thread-count advice, DeepSpeed's accelerator
+notice, bitsandbytes' kernel notice) are dropped unless `keep_all` (--verbose).
 """
 
 from __future__ import annotations
 
+import re
 from typing import BinaryIO
 
 HEADER = b"Traceback (most recent call last):"
 WRAPPERS = (b"ChildFailedError", b"CalledProcessError")
+NOISE = re.compile(rb"|".join([
+    rb"^The following values were not passed to `accelerate launch`",
+    rb"^\t`--[a-z_]+` was set to ",
+    rb"^To avoid this warning pass in values for each of the problematic parameters",
+    rb"^\[[^\]]*\] \[WARNING\] \[real_accelerator\.py:\d+:get_accelerator\] Setting accel",
+    rb"^Failed to load CPU gemm_4bit_forward from kernels-community",
+]))
 
 
 class LauncherStderr:
-    def __init__(self, out: BinaryIO) -> None:
+    def __init__(self, out: BinaryIO, keep_all: bool = False) -> None:
         self.out = out
+        self.keep_all = keep_all
         self.explained = False  # an FTC diagnostic went by
         self.partial = b""  # the current line so far, not yet written
         self.mid_line = False  # part of the current line was already written
@@ -56,6 +67,8 @@ class LauncherStderr:
             return
         if b": error: FTC" in line:
             self.explained = True
+        if starts_line and not self.keep_all and NOISE.match(line):
+            return
         self._write(line)
 
     def _hold(self, line: bytes) -> None:

@@ -40,10 +40,10 @@ def run_training(lock_path: str | Path, resume: str | None = None,
 
 def _train(lock: RunLock, resume: str | None, resume_requested: bool) -> dict | None:
     """Hand the run to the lock's method: data, model and trainer are the method's."""
+    _quiet_libraries()
     from ftc.runtime.methods import method_for
 
     method = method_for(lock)  # an unknown kind is refused before any data work
-    _quiet_libraries()
 
     from ftc.runtime.model_loading import load_tokenizer
     from ftc.runtime.run_record import make_recorder, truncate_metrics
@@ -243,7 +243,7 @@ def _write_json(path: Path, data: dict) -> None:
 
 
 def _quiet_libraries() -> None:
-    """Library chatter off (kept with FTC_VERBOSE on the main rank; see runtime.console)."""
-    from ftc.runtime.console import quiet_libraries
+    """Library chatter off (kept with FTC_VERBOSE on the main rank; see runtime.quiet)."""
+    from ftc.runtime.quiet import quiet_libraries
 
     quiet_libraries(os.environ.get("RANK", "0") == "0")
