@@ -36,6 +36,9 @@ def register(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import os
+
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as the runtime: before torch loads
     from ftc.evaluation.standalone import run_eval
 
     if args.max_samples is not None and args.max_samples < 1:

@@ -150,17 +150,17 @@ class RunConsole(TrainerCallback):
         self.progress.start()
 
     def _table(self, title: str, columns: list[tuple[str, float]]) -> None:
+        self._line(f"eval  {title}")
         if self.progress is not None:
             from rich.table import Table
 
-            table = Table(title=title, title_justify="left", box=None, padding=(0, 2))
+            table = Table(box=None, padding=(0, 2), pad_edge=True)
             for name, _ in columns:
                 table.add_column(name, justify="right")
             table.add_row(*(fmt(v) for _, v in columns))
             self.progress.console.print(table)
             return
         widths = [max(len(n), len(fmt(v))) for n, v in columns]
-        self._line(f"eval  {title}")
         self._line("      " + "  ".join(n.rjust(w) for (n, _), w in zip(columns, widths,
                                                                           strict=True)))
         self._line("      " + "  ".join(fmt(v).rjust(w) for (_, v), w in zip(columns, widths,
