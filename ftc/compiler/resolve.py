@@ -340,7 +340,7 @@ def rule_evaluation(r: Resolved, t: dict) -> None:
         r.default("evaluation.metrics", default_metrics(task, kind), "rule:metrics-for-task")
     if task != "auto":
         r.default("evaluation.max_new_tokens", default_max_new_tokens(task), "table:evaluation")
-    for key in ("max_samples", "samples", "at_end", "baseline"):
+    for key in ("max_samples", "batch_size", "samples", "at_end", "baseline"):
         r.default(f"evaluation.{key}", _t(t, "evaluation", key), "table:evaluation")
     if r.get("training.eval.strategy") == "steps":
         r.default("evaluation.every", r.get("training.eval.every"), "rule:evaluation-every")

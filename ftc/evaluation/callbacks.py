@@ -131,7 +131,7 @@ class RunEvaluation(TrainerCallback):
         if not examples:
             return {}
         values: dict[str, float] = {}
-        batch = int(self.trainer.args.per_device_eval_batch_size)
+        batch = s.batch_size
         generated = [m for m in s.metrics or [] if m in GENERATED]
         wanted = len(examples) if generated else min(s.samples, len(examples))
         outputs: list[str] = []

@@ -24,6 +24,7 @@ class EvalSettings:
     label_pattern: str | None = None
     max_samples: int = 200
     max_new_tokens: int | None = None
+    batch_size: int = 16
     samples: int = 4
     every: int | None = None
     at_end: bool = True
@@ -57,6 +58,7 @@ def from_lock(values: dict) -> EvalSettings:
         label_pattern=block.get("label_pattern"),
         max_samples=int(block.get("max_samples", table["max_samples"]["default"])),
         max_new_tokens=block.get("max_new_tokens"),
+        batch_size=int(block.get("batch_size", table["batch_size"]["default"])),
         samples=int(block.get("samples", table["samples"]["default"])),
         every=block.get("every"),
         at_end=bool(block.get("at_end", table["at_end"]["default"])),

@@ -207,7 +207,7 @@ def _task_metrics(settings, model, tokenizer, records: list[dict], lock: RunLock
 
     examples = examples_of(records, settings.max_samples, settings.seed)
     max_length = int(lock.get("model.max_seq_length") or 1024)
-    batch = int(lock.get("training.micro_batch_size") or 8)
+    batch = settings.batch_size
     generated = settings.generated
     wanted = len(examples) if generated else min(settings.samples, len(examples))
     outputs = answer(model, tokenizer, examples[:wanted], settings.max_new_tokens, batch,
