@@ -46,6 +46,29 @@ def test_two_processes_train_and_the_result_generates(name, tmp_path, tiny_model
     assert summary["world_size"] == 2 and summary["steps"] == 6
     assert summary["eval_loss"]["last"] < summary["eval_loss"]["first"]
     _generates(run_dir, tiny_model, adapter=kind != "full")
+    if kind != "qlora":  # a 4-bit base answers otherwise than the fp32 one
+        _evaluated_as_one_process_would(summary, tiny_model, run_dir)
+
+
+def _evaluated_as_one_process_would(summary, tiny_model, run_dir) -> None:
+    """Both ranks answered half the baseline's prompts; put back in order, they score as
+    one process's answers do."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from ftc.evaluation import scoring
+    from ftc.evaluation.examples import examples_of
+    from ftc.evaluation.generation import answer
+
+    from .conftest import read_jsonl
+
+    ev = summary["evaluation"]
+    examples = examples_of(read_jsonl(run_dir / "data" / "validation.jsonl"), ev["max_samples"],
+                           seed=7)
+    model = AutoModelForCausalLM.from_pretrained(tiny_model)
+    outputs = answer(model, AutoTokenizer.from_pretrained(tiny_model), examples, 128, 16, 256)
+    alone = scoring.score(["bleu", "rouge_l"], outputs, [e.reference for e in examples])
+    assert ev["base"]["rouge_l"] == pytest.approx(alone["rouge_l"], rel=1e-6)
+    assert ev["base"]["bleu"] == pytest.approx(alone["bleu"], rel=1e-6)
 
 
 def _generates(run_dir, tiny_model, adapter: bool) -> None:
