@@ -17,6 +17,7 @@ COMMANDS = [
     "schema",
     "run",
     "launch",
+    "export",
     "init_tiny_model",
     "data",
     "estimate",
