@@ -327,3 +327,24 @@ def method_warnings(r: Resolved, t: dict) -> Iterator[Finding]:
     from ftc.compiler.methods_lint import advise
 
     yield from advise(r)
+
+
+@rule("FTC140", ERROR, "export asks for a merged model the method cannot make")
+def export_merge_blocked(r: Resolved, t: dict) -> Iterator[Finding]:
+    from ftc.compiler.export_lint import merge_blockers
+
+    yield from merge_blockers(r)
+
+
+@rule("FTC141", WARNING, "export merges a run that has no adapter")
+def export_needless_merge(r: Resolved, t: dict) -> Iterator[Finding]:
+    from ftc.compiler.export_lint import needless_merge
+
+    yield from needless_merge(r)
+
+
+@rule("FTC142", ERROR, "GGUF export of an architecture ftc cannot write")
+def export_gguf_architecture(r: Resolved, t: dict) -> Iterator[Finding]:
+    from ftc.compiler.export_lint import gguf_architecture
+
+    yield from gguf_architecture(r)

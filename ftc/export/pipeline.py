@@ -77,7 +77,8 @@ def export_source(source: Source, options: ExportOptions, out: Path, force: bool
         (tmp / REPORT).write_text(json.dumps(report, indent=2, sort_keys=True) + "\n",
                                   encoding="utf-8")
         result.report = report
-    result.outputs = {k: _rebase(v, tmp, out) for k, v in _outputs(files, out, options.card is not None).items()}
+    written = _outputs(files, out, options.card is not None)
+    result.outputs = {k: _rebase(v, tmp, out) for k, v in written.items()}
     return result
 
 
