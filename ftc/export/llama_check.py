@@ -30,11 +30,9 @@ def check_llama_cpp(path: Path, model, tokenizer, probe: list[int], text: str) -
     """Logit and greedy agreement of the GGUF file in llama.cpp with `model` (fp32)."""
     import numpy as np
     import torch
-    from llama_cpp import Llama
+    from llama_cpp import GGML_TYPE_F32, Llama
 
     from ftc.export.model import compare
-
-    from llama_cpp import GGML_TYPE_F32
 
     # an f32 KV cache (llama.cpp's default is f16) so that the difference measured is the
     # file's own: an f32 file then matches transformers to ~1e-5

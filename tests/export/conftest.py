@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.runtime.conftest import PYTHON, REPO, ftc, runtime_env, tickets, tiny_model  # noqa: F401
+# the runtime tests' fixtures (one tiny Llama, the ticket data), shared rather than rebuilt
+from tests.runtime.conftest import tickets, tiny_model  # noqa: F401
 
 LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 
@@ -24,13 +25,13 @@ def _modest_threads():
 
 
 @pytest.fixture(scope="session")
-def lora_adapter(tiny_model, tmp_path_factory) -> Path:
+def lora_adapter(tiny_model, tmp_path_factory) -> Path:  # noqa: F811
     """A LoRA adapter on every projection of the tiny model, B initialised randomly."""
     return make_adapter(tiny_model, tmp_path_factory.mktemp("lora") / "adapter", "lora")
 
 
 @pytest.fixture(scope="session")
-def prefix_adapter(tiny_model, tmp_path_factory) -> Path:
+def prefix_adapter(tiny_model, tmp_path_factory) -> Path:  # noqa: F811
     return make_adapter(tiny_model, tmp_path_factory.mktemp("prefix") / "adapter", "prefix")
 
 

@@ -16,8 +16,13 @@ TEXT = "Refund for order 1234?\n  It's   been 3 weeks... ÜBER café 🚀 'ok' y
 def save_tiny(kind: str, tokenizer, out: Path) -> Path:
     """A randomly initialised tiny model of `kind` with non-zero biases, saved like a hub one."""
     import torch
-    from transformers import (AutoModelForCausalLM, GPT2Config, LlamaConfig, MistralConfig,
-                              Qwen2Config)
+    from transformers import (
+        AutoModelForCausalLM,
+        GPT2Config,
+        LlamaConfig,
+        MistralConfig,
+        Qwen2Config,
+    )
 
     common = {"vocab_size": len(tokenizer), "bos_token_id": tokenizer.bos_token_id,
               "eos_token_id": tokenizer.eos_token_id, "pad_token_id": tokenizer.pad_token_id}
