@@ -68,14 +68,16 @@ def load_for_export(source: Source, need_standalone: bool) -> Loaded:
     tokenizer = _tokenizer(source)
     probe = probe_ids(tokenizer)
     if not source.adapter:
-        model = _from_pretrained(source.weights, source.weights)
+        trust = {"trust_remote_code": source.load_kwargs()["trust_remote_code"]}
+        model = _from_pretrained(source.weights, source.weights, **trust)
         with torch.no_grad():
             reference = model(torch.tensor([probe])).logits[0]
-        return Loaded(model, tokenizer, probe, reference, save_dtype=_saved_dtype(source.weights))
+        return Loaded(model, tokenizer, probe, reference,
+                      save_dtype=_saved_dtype(source.weights, trust))
     from peft import PeftModel
 
-    base = _from_pretrained(source.base, source.weights)
-    save_dtype = _saved_dtype(source.base)
+    base = _from_pretrained(source.base, source.weights, **source.load_kwargs())
+    save_dtype = _saved_dtype(source.base, source.load_kwargs())
     try:
         adapted = PeftModel.from_pretrained(base, str(source.weights))
     except (OSError, ValueError, RuntimeError, KeyError) as exc:
@@ -147,18 +149,19 @@ def _tokenizer(source: Source):
                                                 "tokenizer.model")):
         where = source.base  # a bare adapter: the base's tokenizer
     try:
-        return AutoTokenizer.from_pretrained(str(where))
+        return AutoTokenizer.from_pretrained(
+            str(where), trust_remote_code=source.load_kwargs()["trust_remote_code"])
     except (OSError, ValueError) as exc:
         raise problem(source.weights, "FTC609", f"cannot load the tokenizer from {where}: "
                       f"{_first_line(exc)}") from None
 
 
-def _from_pretrained(ref, blame: Path):
+def _from_pretrained(ref, blame: Path, **kwargs):
     import torch
     from transformers import AutoModelForCausalLM
 
     try:
-        model = AutoModelForCausalLM.from_pretrained(str(ref), dtype=torch.float32)
+        model = AutoModelForCausalLM.from_pretrained(str(ref), dtype=torch.float32, **kwargs)
     except (OSError, ValueError) as exc:
         raise problem(blame, "FTC609", f"cannot load the model {ref}: {_first_line(exc)}",
                       "the base must be where the run found it (or on the hub)") from None
@@ -166,12 +169,12 @@ def _from_pretrained(ref, blame: Path):
     return model
 
 
-def _saved_dtype(ref):
+def _saved_dtype(ref, kwargs: dict):
     """The dtype the checkpoint was saved in (config.json's dtype), which merged/ keeps."""
     import torch
     from transformers import AutoConfig
 
-    config = AutoConfig.from_pretrained(str(ref))
+    config = AutoConfig.from_pretrained(str(ref), **kwargs)
     dtype = getattr(config, "dtype", None) or getattr(config, "torch_dtype", None)
     if isinstance(dtype, str):
         dtype = getattr(torch, dtype, None)

@@ -11,11 +11,11 @@ written and checked.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ftc.diagnostics import Diagnostic
-from ftc.export.errors import note, problem
+from ftc.export.errors import ExportError, note, problem
 from ftc.export.options import ExportOptions, from_export_block
 from ftc.export.source import SUMMARY, Source, find_source, run_source
 from ftc.export.staging import check_target, staged
@@ -54,13 +54,25 @@ def export_path(path: str | Path, options: ExportOptions | None = None,
 def export_run(lock, run_dir: Path, outputs: dict[str, str]) -> dict[str, str]:
     """The runtime's entry point: the lock's `export:` block applied to a finished run.
 
-    Returns the paths written (merged, gguf, onnx, model_card, serving, export_report),
-    to be added to the run's outputs. Replaces an earlier export of the same run.
+    Called on the main process once the outputs (and summary.json) are saved. Returns
+    the paths written (merged, gguf, onnx, model_card, serving, export_report), to be
+    added to the run's outputs; replaces an earlier export of the same run. A problem
+    is a RunFailure (the runtime's FTC message, no traceback) whose hint says how to
+    export again, since the trained weights are already safe.
     """
+    from ftc.runtime.run_lock import RunFailure
+
     values = getattr(lock, "values", lock)
-    source = run_source(values, Path(run_dir), outputs)
-    options = from_export_block(values.get("export"))
-    return export_source(source, options, Path(run_dir) / EXPORT_DIR, force=True).outputs
+    run_dir = Path(run_dir)
+    try:
+        source = run_source(values, run_dir, outputs)
+        options = from_export_block(values.get("export"))
+        return export_source(source, options, run_dir / EXPORT_DIR, force=True).outputs
+    except ExportError as exc:
+        again = f"training finished and its outputs are saved; export again with " \
+                f"`ftc export {run_dir}` (flags choose the formats)"
+        raise RunFailure([replace(d, hint=f"{d.hint}; {again}" if d.hint else again)
+                          for d in exc.diagnostics]) from None
 
 
 def export_source(source: Source, options: ExportOptions, out: Path, force: bool = False,
@@ -85,8 +97,6 @@ def export_source(source: Source, options: ExportOptions, out: Path, force: bool
 def _preflight(source: Source, options: ExportOptions, strict_merge: bool,
                notes: list[Diagnostic]) -> ExportOptions:
     """Refuse what cannot work before any weights load; a lock's needless merge is a note."""
-    from dataclasses import replace
-
     from ftc.export.model import mergeable_or_fail
 
     if options.merge and not source.adapter:
@@ -109,7 +119,7 @@ def _check_gguf_arch(source: Source) -> None:
 
     ref = source.base if source.adapter else source.weights
     try:
-        config = AutoConfig.from_pretrained(str(ref))
+        config = AutoConfig.from_pretrained(str(ref), **source.load_kwargs())
     except (OSError, ValueError) as exc:
         raise problem(source.weights, "FTC609", f"cannot read the model config of {ref}: "
                       f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None

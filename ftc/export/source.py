@@ -39,6 +39,14 @@ class Source:
     lock: dict | None = None      # the run's resolved recipe (card, export block)
     adapter_names: tuple[str, ...] = ()  # several named adapters: none is merged
 
+    def load_kwargs(self) -> dict:
+        """from_pretrained options the recipe gave the base (remote code, hub revision)."""
+        model = (self.lock or {}).get("model") or {}
+        out = {"trust_remote_code": bool(model.get("trust_remote_code", False))}
+        if model.get("revision"):
+            out["revision"] = model["revision"]
+        return out
+
 
 def find_source(path: str | Path) -> Source:
     """A Source for a run directory, model directory or adapter directory (or ExportError)."""

@@ -21,6 +21,10 @@ def format_summary(summary: dict) -> str:
     ]
     if outputs.get("merged"):
         lines.append(f"  merged model:     {outputs['merged']}")
+    if outputs.get("export"):
+        made = [k for k in ("merged", "gguf", "onnx", "model_card") if outputs.get(k)]
+        lines.append(f"  export:           {outputs['export']}  "
+                     f"({', '.join(made + ['SERVING.md'])})")
     lines += [
         f"  run directory:    {summary['run_dir']}  (metrics.jsonl, tensorboard/, summary.json)",
         f"  train loss:       {_loss(summary.get('train_loss'))}",

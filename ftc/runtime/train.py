@@ -95,6 +95,7 @@ def _train(lock: RunLock, resume: str | None, resume_requested: bool) -> dict | 
         if "test_loss" in test_metrics:
             summary["test_loss"] = test_metrics["test_loss"]
         _write_json(run_dir / SUMMARY_NAME, summary)
+        _export(lock, run_dir, summary)
     return summary
 
 
@@ -135,6 +136,7 @@ def _train_method(lock: RunLock, tokenizer, args, state, run_dir: Path, checkpoi
     if tests:
         summary["test_loss"] = tests[-1]
     _write_json(run_dir / SUMMARY_NAME, summary)
+    _export(lock, run_dir, summary)
     return summary
 
 
@@ -349,7 +351,7 @@ def _evaluated_at(run_dir: Path, step: int, state) -> bool:
 
 
 def _save_outputs(lock: RunLock, trainer, tokenizer, run_dir: Path, state) -> dict:
-    """The trained adapter or model (all ranks take part: ZeRO-3 gathers), merged if asked."""
+    """The trained adapter or model (all ranks take part: ZeRO-3 gathers)."""
     adapters = lock.get("method.kind") in ("lora", "qlora")
     target = run_dir / ("adapter" if adapters else "model")
     trainer.save_model(str(target))
@@ -359,26 +361,17 @@ def _save_outputs(lock: RunLock, trainer, tokenizer, run_dir: Path, state) -> di
                "checkpoints": str(run_dir)}
     if state.is_main_process:
         tokenizer.save_pretrained(str(target))
-        if adapters and (lock.get("export") or {}).get("merge_adapters"):
-            outputs["merged"] = str(_merge(lock, target, run_dir / "merged", tokenizer))
     state.wait_for_everyone()
     return outputs
 
 
-def _merge(lock: RunLock, adapter_dir: Path, out: Path, tokenizer) -> Path:
-    """Base (unquantized) + adapter merged into a standalone model."""
-    from peft import PeftModel
-    from transformers import AutoModelForCausalLM
+def _export(lock: RunLock, run_dir: Path, summary: dict) -> None:
+    """The lock's export: block (merged, GGUF, ONNX, card, serving) by ftc.export, on the
+    main process after summary.json is saved; its files join the summary's outputs."""
+    from ftc.export import export_run
 
-    from ftc.runtime.model_loading import model_ref, weights_dtype
-
-    base = AutoModelForCausalLM.from_pretrained(
-        model_ref(lock), dtype=weights_dtype(lock),
-        trust_remote_code=bool(lock.get("model.trust_remote_code", False)))
-    merged = PeftModel.from_pretrained(base, str(adapter_dir)).merge_and_unload()
-    merged.save_pretrained(str(out))
-    tokenizer.save_pretrained(str(out))
-    return out
+    summary["outputs"].update(export_run(lock, run_dir, summary["outputs"]))
+    _write_json(run_dir / SUMMARY_NAME, summary)
 
 
 def _write_json(path: Path, data: dict) -> None:
