@@ -52,7 +52,7 @@ def front_matter(facts: dict, card: dict) -> dict:
 def _description(facts: dict) -> str:
     lock = facts.get("lock") or {}
     what = lock.get("description") or "A fine-tuned causal language model."
-    return f"{what} Trained with [ftc](https://ftc.dev) ({facts['method']}) from " \
+    return f"{what} Fine-tuned with ftc ({facts['method']}) from " \
            f"`{_base_name(facts['base'])}`."
 
 

@@ -30,9 +30,9 @@ def write_onnx(model, tokenizer, folder: Path) -> Path:
     batch, sequence = torch.export.Dim("batch"), torch.export.Dim("sequence")
     dims = {"input_ids": {0: batch, 1: sequence}, "attention_mask": {0: batch, 1: sequence}}
     try:
-        with contextlib.redirect_stdout(io.StringIO()):  # the exporter's progress lines
-            torch.onnx.export(_logits_only(model), (ids, torch.ones_like(ids)), str(path),
-                              input_names=list(INPUTS), output_names=["logits"],
+        with _quiet():
+            torch.onnx.export(_logits_only(model).eval(), (ids, torch.ones_like(ids)),
+                              str(path), input_names=list(INPUTS), output_names=["logits"],
                               dynamic_shapes=dims, dynamo=True, external_data=True)
     except Exception as exc:  # noqa: BLE001 - any exporter failure is reported, not raised
         raise problem(path, "FTC608", f"torch.onnx.export failed: {_first_line(exc)}",
@@ -41,6 +41,24 @@ def write_onnx(model, tokenizer, folder: Path) -> Path:
     model.config.save_pretrained(str(folder))
     tokenizer.save_pretrained(str(folder))
     return path
+
+
+@contextlib.contextmanager
+def _quiet():
+    """The exporter's progress lines, its notes on optional torchvision ops and its shape
+    warnings are not for the user of ftc export: hide them (errors still raise)."""
+    import logging
+    import warnings
+
+    log = logging.getLogger("torch.onnx")
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        log.setLevel(level)
 
 
 def _logits_only(model):

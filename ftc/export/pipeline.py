@@ -11,6 +11,7 @@ written and checked.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -134,31 +135,44 @@ def _write_formats(source: Source, options: ExportOptions, tmp: Path,
         return files, {}, {}
     from ftc.export.model import load_for_export, save_merged
 
-    loaded = load_for_export(source, need_standalone=True)
+    seconds: dict[str, float] = {}
+    loaded = _timed(seconds, "load", load_for_export, source, True)
     checks = dict(loaded.checks)
-    extra = {"tokenizer": loaded.tokenizer, "quantization_gap": _qlora_note(source, notes)}
+    extra = {"tokenizer": loaded.tokenizer, "quantization_gap": _qlora_note(source, notes),
+             "seconds": seconds}
     if options.merge:
-        files["merged"] = str(save_merged(loaded, tmp / "merged"))
+        files["merged"] = str(_timed(seconds, "merged", save_merged, loaded, tmp / "merged"))
     if options.gguf:
-        files["gguf"], gguf_checks, extra["gguf"] = _gguf(source, loaded, options, tmp)
+        files["gguf"], gguf_checks, extra["gguf"] = _gguf(source, loaded, options, tmp,
+                                                          seconds)
         checks.update(gguf_checks)
     if options.onnx:
         from ftc.export.onnx_file import check_onnx, write_onnx
 
-        path = write_onnx(loaded.model, loaded.tokenizer, tmp / "onnx")
+        path = _timed(seconds, "onnx", write_onnx, loaded.model, loaded.tokenizer,
+                      tmp / "onnx")
         files["onnx"] = str(path.parent)
         if options.check:
-            checks["onnx"] = check_onnx(path, loaded.model, loaded.probe)
+            checks["onnx"] = _timed(seconds, "onnx check", check_onnx, path, loaded.model,
+                                    loaded.probe)
     failures = verify(checks)
     if failures:
-        raise problem(tmp.parent, "FTC607", "an exported file does not reproduce the trained "
-                      "model: " + "; ".join(failures),
-                      "this is a bug in ftc's exporter for this model; please report it with "
-                      "export.json's numbers (nothing was written)")
+        raise problem(source.weights, "FTC607", "an exported file does not reproduce the "
+                      "trained model: " + "; ".join(failures),
+                      "this is a bug in ftc's exporter for this model: please report this "
+                      "message (nothing was written)")
     return files, checks, extra
 
 
-def _gguf(source: Source, loaded, options: ExportOptions, tmp: Path):
+def _timed(seconds: dict, name: str, fn, *args):
+    start = time.perf_counter()
+    try:
+        return fn(*args)
+    finally:
+        seconds[name] = round(time.perf_counter() - start, 2)
+
+
+def _gguf(source: Source, loaded, options: ExportOptions, tmp: Path, seconds: dict):
     from ftc.export.gguf_file import read_back, write_gguf
     from ftc.export.llama_check import check_llama_cpp, unavailable
     from ftc.export.model import PROBE_TEXT
@@ -166,7 +180,8 @@ def _gguf(source: Source, loaded, options: ExportOptions, tmp: Path):
     paths, checks, info = [], {}, {}
     for qtype in options.gguf:
         path = tmp / f"{source.name}-{qtype}.gguf"
-        written = write_gguf(loaded.model, loaded.tokenizer, path, qtype, source.name)
+        written = _timed(seconds, f"gguf {qtype}", write_gguf, loaded.model, loaded.tokenizer,
+                         path, qtype, source.name)
         readback = read_back(path, written["tensors"], written["vocab"])
         if not readback["ok"]:
             raise problem(path, "FTC607", "the GGUF file does not read back as written: "
@@ -179,8 +194,9 @@ def _gguf(source: Source, loaded, options: ExportOptions, tmp: Path):
         if not options.check:
             continue
         reason = unavailable()
-        checks[f"gguf {qtype}"] = {"skipped": reason} if reason else check_llama_cpp(
-            path, loaded.model, loaded.tokenizer, loaded.probe, PROBE_TEXT)
+        checks[f"gguf {qtype}"] = {"skipped": reason} if reason else _timed(
+            seconds, f"gguf {qtype} check", check_llama_cpp, path, loaded.model,
+            loaded.tokenizer, loaded.probe, PROBE_TEXT)
     return paths, checks, info
 
 
@@ -236,7 +252,8 @@ def _report(source: Source, options: ExportOptions, files: dict, checks: dict,
             "options": {"merge": options.merge, "gguf": list(options.gguf),
                         "onnx": options.onnx, "model_card": options.card is not None},
             "files": {k: v for k, v in files.items()}, "checks": checks,
-            "gguf": extra.get("gguf", {}), "notes": [n.text() for n in notes]}
+            "gguf": extra.get("gguf", {}), "seconds": extra.get("seconds", {}),
+            "notes": [n.text() for n in notes]}
 
 
 def _outputs(files: dict, out: Path, card: bool) -> dict[str, str]:

@@ -10,11 +10,14 @@ the order of the logits themselves, far past these limits.
 from __future__ import annotations
 
 # check name -> max |diff| / max(1, max |reference logit|)
+# measured (max |diff| / largest logit) on the tiny model, random LoRA and after the
+# quickstart's training: merged 2e-6 / 6e-7, onnx 1.2e-6 / 3.5e-7, f32 1.5e-6 / 6e-7,
+# f16 2.1e-3 / 6e-4, bf16 2.1e-2 / 4.1e-3, q8_0 5.4e-2 / 2.0e-2
 LIMITS = {
     "merged": 1e-4,      # fp32 merge
     "onnx": 1e-4,        # fp32 graph in onnxruntime
     "gguf f32": 1e-4,
-    "gguf f16": 2e-2,
+    "gguf f16": 1e-2,
     "gguf bf16": 5e-2,
     "gguf q8_0": 1e-1,
 }
