@@ -8,7 +8,7 @@ FTC601 source missing or not exportable     FTC606 output exists (use --force)
 FTC602 run not finished / half-written       FTC607 exported file disagrees with the model
 FTC603 nothing to merge (full weights)       FTC608 a library failed to write the format
 FTC604 adapter cannot be merged              FTC609 base model of an adapter cannot be loaded
-FTC605 GGUF: architecture/tokenizer unsupported
+FTC605 GGUF: architecture/tokenizer unsupported  FTC610 note: QLoRA merged into a 16-bit base
 """
 
 from __future__ import annotations

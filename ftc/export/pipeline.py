@@ -11,11 +11,12 @@ written and checked.
 from __future__ import annotations
 
 import json
+import sys
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from ftc.diagnostics import Diagnostic
+from ftc.diagnostics import Diagnostic, render
 from ftc.export.errors import ExportError, note, problem
 from ftc.export.options import ExportOptions, from_export_block
 from ftc.export.source import SUMMARY, Source, find_source, run_source
@@ -68,12 +69,15 @@ def export_run(lock, run_dir: Path, outputs: dict[str, str]) -> dict[str, str]:
     try:
         source = run_source(values, run_dir, outputs)
         options = from_export_block(values.get("export"))
-        return export_source(source, options, run_dir / EXPORT_DIR, force=True).outputs
+        result = export_source(source, options, run_dir / EXPORT_DIR, force=True)
     except ExportError as exc:
         again = f"training finished and its outputs are saved; export again with " \
                 f"`ftc export {run_dir}` (flags choose the formats)"
         raise RunFailure([replace(d, hint=f"{d.hint}; {again}" if d.hint else again)
                           for d in exc.diagnostics]) from None
+    if result.notes:
+        sys.stderr.write(render(result.notes, "text") + "\n")
+    return result.outputs
 
 
 def export_source(source: Source, options: ExportOptions, out: Path, force: bool = False,
@@ -204,7 +208,7 @@ def _qlora_note(source: Source, notes: list[Diagnostic]) -> bool:
     lock = source.lock or {}
     method = lock.get("method") or {}
     if method.get("kind") == "qlora" or method.get("tuning") == "qlora":
-        notes.append(note(source.weights, "FTC603", "QLoRA: the adapter was trained on the "
+        notes.append(note(source.weights, "FTC610", "QLoRA: the adapter was trained on the "
                           "4-bit base and is merged into the unquantized (16-bit) base, so the "
                           "merged model differs slightly from the trained one (the "
                           "quantization gap); evaluate the merged model before serving it"))

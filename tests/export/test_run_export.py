@@ -130,3 +130,24 @@ def test_a_failing_export_leaves_the_trained_run_intact(tmp_path, tiny_model):
     assert (run_dir / "summary.json").is_file() and (run_dir / "adapter").is_dir()
     assert not (run_dir / "export").exists()
     assert [p.name for p in run_dir.iterdir() if p.name.startswith(".")] == []
+
+
+def test_qlora_run_merges_into_the_unquantized_base_with_a_note(tmp_path, tiny_model):
+    """QLoRA trains against the 4-bit base; the export merges into the full-precision base
+    and says so (FTC610), and the merged model equals base + adapter."""
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    done = ftc("run", str(REPO / "recipes/quickstart.yaml"), "-o", str(tmp_path / "bundle"),
+               "--set", f"model.base={tiny_model}", "--set", "training.max_steps=2",
+               "--set", "method.kind=qlora", "--set", "export.formats=[merged]",
+               "--set", f"output_dir={tmp_path / 'runs'}", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-4000:]
+    assert "warning: FTC610 QLoRA" in done.stderr
+    (run_dir,) = (tmp_path / "runs" / "quickstart").glob("run-*")
+    assert "QLoRA" in (run_dir / "export" / "README.md").read_text()
+    merged = AutoModelForCausalLM.from_pretrained(run_dir / "export" / "merged").eval()
+    adapted = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(tiny_model),
+                                        run_dir / "adapter").eval()
+    ids = [[5, 17, 99, 300, 42, 7]]
+    assert float((logits(merged, ids) - logits(adapted, ids)).abs().max()) < 1e-4
