@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ftc.compiler.explain import explain
+from ftc.compiler.explanation import explain
 from ftc.compiler.lint_rules import REGISTRY as LINT_RULES
 from ftc.compiler.lockfile import scalar
 from ftc.compiler.pipeline import Compiled, compile_recipe, default_bundle_dir, write_bundle

@@ -17,7 +17,6 @@ from pathlib import Path
 from ftc.diagnostics import FtcError
 from ftc.runtime.run_lock import RunFailure, RunLock
 
-SFT_KINDS = ("full", "lora", "qlora")
 SFT_FORMATS = ("messages", "completion")
 
 
@@ -31,17 +30,6 @@ class Splits:
     test: list[dict] = field(default_factory=list)
     report: dict = field(default_factory=dict)
     warnings: list = field(default_factory=list)
-
-
-def check_method(lock: RunLock) -> None:
-    """Refuse a method this runtime does not train (before any data work)."""
-    from ftc.runtime.methods import handles
-
-    kind = lock.get("method.kind")
-    if kind not in SFT_KINDS and not handles(kind):
-        raise lock.fail("method.kind", "FTC506",
-                        f"method.kind {kind!r} is not run by this runtime yet",
-                        "supported here: full, lora, qlora")
 
 
 def prepare(lock: RunLock, out_dir: Path):

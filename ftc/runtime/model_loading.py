@@ -102,12 +102,34 @@ def load_model(lock: RunLock, device_index: int | None = None):
     if quant is not None:
         from peft import prepare_model_for_kbit_training
 
+        keep_cpu_4bit_unpacked(model)
         model = prepare_model_for_kbit_training(
             model,
             use_gradient_checkpointing=bool(lock.get("training.gradient_checkpointing")),
             gradient_checkpointing_kwargs={"use_reentrant": False},
         )
     return model
+
+
+CPU_PACK_BLOCK = 32  # bitsandbytes' block_n for its AVX512-BF16 CPU weight packing
+
+
+def keep_cpu_4bit_unpacked(model) -> None:
+    """Keep 4-bit layers that bitsandbytes cannot repack on the plain CPU kernel.
+
+    On CPUs with AVX512-BF16, bitsandbytes 0.50 repacks a 4-bit weight the first
+    time it runs in eval mode, and that needs out_features % 32 == 0 and
+    in_features % the quantization block size == 0 (else an assertion or a
+    reshape error: a model with intermediate_size 344 died at its first
+    evaluation). The unpacked kernel computes the same result.
+    """
+    for module in model.modules():
+        if not getattr(module, "support_avx512bf16_for_cpu", False):
+            continue
+        state = getattr(module.weight, "quant_state", None)
+        block = int(getattr(state, "blocksize", 64) or 64)
+        if module.out_features % CPU_PACK_BLOCK or module.in_features % block:
+            module.support_avx512bf16_for_cpu = False
 
 
 def lora_config(lock: RunLock):

@@ -113,7 +113,7 @@ def test_long_prompts_keep_their_end(models):
 @pytest.mark.parametrize("kind,train", [("dpo", "tickets-train"), ("prefix", "pref-train")])
 def test_a_method_refuses_data_in_the_wrong_format(kind, train, tmp_path, models, data):
     from ftc.runtime.data_loading import prepare
-    from ftc.runtime.methods.data import load_method_splits
+    from ftc.runtime.methods import method_for
 
     from .conftest import compile_lock
 
@@ -122,7 +122,7 @@ def test_a_method_refuses_data_in_the_wrong_format(kind, train, tmp_path, models
     values["lint"] = {"ignore": ["FTC118"]}  # the compiler would stop it first; the runtime too
     lock = compile_lock(tmp_path, values)
     with pytest.raises(RunFailure) as failure:
-        load_method_splits(lock, prepare(lock, tmp_path / "prepared"))
+        method_for(lock).load_splits(lock, prepare(lock, tmp_path / "prepared"))
     (diag,) = failure.value.diagnostics
     assert diag.rule == "FTC503" and diag.path.endswith("recipe.lock.yaml")
     assert ("preference" in diag.message) and kind in diag.message

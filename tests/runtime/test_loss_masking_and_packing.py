@@ -33,8 +33,8 @@ CHATS = [
 
 def _trainer(workdir, tiny_model, tickets, fmt, records, **extra):
     from ftc.runtime.chat_template import apply_chat_template_setting
+    from ftc.runtime.methods.sft import build_trainer
     from ftc.runtime.model_loading import load_model, load_tokenizer
-    from ftc.runtime.train import build_trainer
     from ftc.runtime.training_args import apply_data_facts, sft_config
 
     bundle = compile_bundle(workdir, merge(base_recipe("mask", tiny_model, tickets), extra))

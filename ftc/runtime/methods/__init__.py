@@ -1,35 +1,48 @@
-"""The methods beyond supervised fine-tuning: prefix, adapter, distill, dpo, reward, rlhf.
+"""Every training method, by method.kind: one registry, one interface (interface.py).
 
-A registry maps method.kind to the function that builds its training job from
-what the runtime has loaded (see common.MethodContext). Each builder lives in
-the module of its method family and is imported only when that kind runs.
+    from ftc.runtime.methods import method_for
+    method = method_for(lock)          # FTC506 for a kind no module trains
+    job = method.build(MethodContext(lock, tokenizer, splits, args))
 
-    from ftc.runtime.methods import builder_for, handles
-    if handles(kind): job = builder_for(kind)(MethodContext(lock, tokenizer, splits, args))
+Each method module (sft, prefix_adapter, distill, preference, rlhf) defines an
+object implementing interface.TrainingMethod; it is imported only when its kind
+runs. A new method: a module with such an object, and one line here.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
 
-# method.kind -> "module:function" (module relative to this package)
-BUILDERS: dict[str, str] = {
-    "prefix": "prefix_adapter:build_prefix",
-    "adapter": "prefix_adapter:build_adapter",
-    "distill": "distill:build_distill",
-    "dpo": "preference:build_dpo",
-    "reward": "preference:build_reward",
-    "rlhf": "rlhf:build_rlhf",
+# method.kind -> "module:OBJECT" (module relative to this package)
+METHODS: dict[str, str] = {
+    "full": "sft:METHOD",
+    "lora": "sft:METHOD",
+    "qlora": "sft:METHOD",
+    "prefix": "prefix_adapter:PREFIX",
+    "adapter": "prefix_adapter:ADAPTER",
+    "distill": "distill:DISTILL",
+    "dpo": "preference:DPO",
+    "reward": "preference:REWARD",
+    "rlhf": "rlhf:RLHF_METHOD",
 }
 
 
 def handles(kind: str | None) -> bool:
-    """Whether method.kind is trained by this package (full/lora/qlora are plain SFT)."""
-    return kind in BUILDERS
+    """Whether some method module trains this method.kind."""
+    return kind in METHODS
 
 
-def builder_for(kind: str) -> Callable:
-    """The builder function for a method.kind (KeyError for kinds not listed)."""
-    module, func = BUILDERS[kind].split(":")
-    return getattr(importlib.import_module(f"{__name__}.{module}"), func)
+def method_for_kind(kind: str):
+    """The TrainingMethod registered for kind (KeyError for kinds not listed)."""
+    module, name = METHODS[kind].split(":")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+
+
+def method_for(lock):
+    """The TrainingMethod for the lock's method.kind; RunFailure FTC506 when none trains it."""
+    kind = lock.get("method.kind")
+    if not handles(kind):
+        raise lock.fail("method.kind", "FTC506",
+                        f"method.kind {kind!r} is not run by this runtime",
+                        f"supported here: {', '.join(METHODS)}")
+    return method_for_kind(kind)

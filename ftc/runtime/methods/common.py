@@ -1,9 +1,7 @@
-"""What every method builder shares: its inputs, its output shape, and the policy model.
+"""Helpers the method builders share: TRL configs, the policy and frozen models, saving.
 
-A builder gets a MethodContext (the lock, the loaded tokenizer, the data splits
-and the runtime's SFTConfig, whose TrainingArguments part every TRL config
-reuses value for value) and returns a MethodJob: one or more trainer stages
-(several for named adapters) and a `save` that writes the method's outputs.
+Every TRL config reuses the runtime's SFTConfig (its TrainingArguments part)
+value for value; the shapes a builder gets and returns are in interface.py.
 The policy of distill/dpo/reward/rlhf trains as method.tuning says (full, lora
 or qlora); that is the runtime's own model loading seen through a lock whose
 method.kind is the tuning, so QLoRA quantization and LoRA settings come from
@@ -15,51 +13,10 @@ from __future__ import annotations
 import copy
 import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ftc.runtime.data_loading import Splits
 from ftc.runtime.run_lock import RunLock
-
-
-@dataclass
-class MethodContext:
-    """Everything a builder reads. `args` is the runtime's SFTConfig for this lock."""
-
-    lock: RunLock
-    tokenizer: Any
-    splits: Splits
-    args: Any
-    callbacks: list = field(default_factory=list)
-
-
-@dataclass
-class Stage:
-    """One trainer to run, built when first used (one accelerator-prepared trainer at a time).
-
-    `name` is the adapter's name for named adapters, else the kind.
-    """
-
-    name: str
-    factory: Callable[[], Any]
-    test_dataset: Any = None
-    _trainer: Any = None
-
-    @property
-    def trainer(self):
-        if self._trainer is None:
-            self._trainer = self.factory()
-        return self._trainer
-
-
-@dataclass
-class MethodJob:
-    """The stages to train in order, and how to write the result into a run directory."""
-
-    kind: str
-    stages: list[Stage]
-    save: Callable[[Path], dict[str, str]]
 
 
 def training_kwargs(args) -> dict:
@@ -125,6 +82,8 @@ def trains_adapters(lock: RunLock) -> bool:
     kind = lock.get("method.kind")
     if kind in ("prefix", "adapter"):
         return True
+    if kind in ("full", "lora", "qlora"):
+        return kind != "full"
     return lock.get("method.tuning", "lora") in ("lora", "qlora")
 
 
@@ -154,7 +113,8 @@ def save_model_and_tokenizer(trainer, tokenizer, target: Path) -> None:
 
 def save_policy(lock: RunLock, trainer, tokenizer, run_dir: Path, model_class=None,
                 always_merge: bool = False, **load_kwargs) -> dict[str, str]:
-    """run_dir/adapter (LoRA/QLoRA) or run_dir/model (full); merged when export asks.
+    """run_dir/adapter (LoRA/QLoRA) or run_dir/model (full). The export block (merged,
+    GGUF, ONNX) is ftc.export's, after the summary (see train._export).
 
     always_merge: a standalone model is needed whatever the export says (a reward
     model that an rlhf recipe loads), so adapters are merged into run_dir/model.
@@ -163,13 +123,12 @@ def save_policy(lock: RunLock, trainer, tokenizer, run_dir: Path, model_class=No
     target = run_dir / ("adapter" if adapters else "model")
     save_model_and_tokenizer(trainer, tokenizer, target)
     outputs = {"adapter" if adapters else "model": str(target)}
-    merge = adapters and (always_merge or (lock.get("export") or {}).get("merge_adapters"))
-    if merge:
-        out = run_dir / ("model" if always_merge else "merged")
+    if adapters and always_merge:
+        out = run_dir / "model"
         if trainer.accelerator.is_main_process:
             merge_adapter(lock, target, out, tokenizer, model_class, **load_kwargs)
         trainer.accelerator.wait_for_everyone()
-        outputs["model" if always_merge else "merged"] = str(out)
+        outputs["model"] = str(out)
     return outputs
 
 

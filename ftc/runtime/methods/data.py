@@ -5,7 +5,7 @@ format checks with file:line, dedup, length policy, split); this module reads
 the prepared files in the shape each method needs:
 
 - prefix, adapter, distill: supervised examples (messages or prompt/completion),
-  exactly as SFT reads them.
+  exactly as SFT reads them (the interface's default).
 - dpo, reward: preference pairs (prompt/chosen/rejected); any other format is refused.
 - rlhf: prompts only. Any format gives them: a messages example up to its last
   assistant turn, the prompt of a completion or preference example.
@@ -21,32 +21,52 @@ import json
 from pathlib import Path
 
 from ftc.runtime.data_loading import Splits
-from ftc.runtime.methods.synthetic import prompt_of
 from ftc.runtime.run_lock import RunLock
 
-SUPERVISED = ("prefix", "adapter", "distill")
-PREFERENCE = ("dpo", "reward")
+
+def preference_splits(lock: RunLock, prepared) -> Splits:
+    """Preference pairs (prompt/chosen/rejected) for dpo and reward; any other format refused."""
+    if prepared.format != "preference":
+        raise lock.fail("data.format", "FTC503",
+                        f"method.kind {lock.get('method.kind')} trains on preference pairs, but "
+                        f"the data is in {prepared.format!r} format",
+                        "each example needs 'prompt', 'chosen' and 'rejected'")
+    return _splits(prepared, "preference", lambda r: {
+        "prompt": r["prompt"], "chosen": r["chosen"], "rejected": r["rejected"]})
 
 
-def load_method_splits(lock: RunLock, prepared) -> Splits:
-    """The prepared splits in the shape method.kind trains on (RunFailure when unfit)."""
-    from ftc.runtime.data_loading import load_prepared
+def prompt_splits(prepared) -> Splits:
+    """Prompts only (rlhf), from any format: see prompt_of."""
+    return _splits(prepared, "prompt", lambda r: {"prompt": prompt_of(r)})
 
-    kind = lock.get("method.kind")
-    if kind in SUPERVISED:
-        return load_prepared(lock, prepared)
-    if kind in PREFERENCE:
-        if prepared.format != "preference":
-            raise lock.fail("data.format", "FTC503",
-                            f"method.kind {kind} trains on preference pairs, but the data is in "
-                            f"{prepared.format!r} format",
-                            "each example needs 'prompt', 'chosen' and 'rejected'")
-        return _splits(prepared, "preference", lambda r: {
-            "prompt": r["prompt"], "chosen": r["chosen"], "rejected": r["rejected"]})
-    if kind == "rlhf":
-        return _splits(prepared, "prompt", lambda r: {"prompt": prompt_of(r)})
-    raise lock.fail("method.kind", "FTC506", f"method.kind {kind!r} has no method builder",
-                    "full, lora and qlora train through the SFT runtime")
+
+def prompt_of(record) -> str | list | None:
+    """A record's prompt: 'prompt' (text or messages), or messages before the last answer."""
+    if not isinstance(record, dict):
+        return None
+    if isinstance(record.get("messages"), list):
+        msgs = _messages(record["messages"])
+        while msgs and msgs[-1]["role"] == "assistant":
+            msgs.pop()
+        return msgs if msgs and msgs[-1]["role"] == "user" else None
+    prompt = record.get("prompt")
+    if isinstance(prompt, str) and prompt.strip():
+        return prompt
+    if isinstance(prompt, list):
+        msgs = _messages(prompt)
+        return msgs if msgs and msgs[-1]["role"] == "user" else None
+    return None
+
+
+def _messages(items: list) -> list[dict] | None:
+    """role/content messages, or None when any item is not a chat message."""
+    msgs = []
+    for m in items:
+        if not (isinstance(m, dict) and m.get("role") in ("system", "user", "assistant")
+                and isinstance(m.get("content"), str)):
+            return None
+        msgs.append({"role": m["role"], "content": m["content"]})
+    return msgs
 
 
 def adapter_view(lock: RunLock, item: dict) -> RunLock:

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ftc.runtime.methods.common import MethodContext, MethodJob, Stage, load_policy
+from ftc.runtime.methods.common import load_policy, save_policy
+from ftc.runtime.methods.interface import MethodBase, MethodContext, MethodJob, Stage
+from ftc.runtime.methods.teacher import load_teacher
 from ftc.runtime.run_lock import RunLock
 
 
@@ -48,35 +50,11 @@ def distillation_loss(student_logits, teacher_logits, labels, temperature: float
     return loss, kd.detach().sum(), ce.detach().sum(), n
 
 
-def load_teacher(lock: RunLock, student_vocab: int | None, **load_kwargs):
-    """The frozen teacher (method.distill.teacher), checked to share the student's vocabulary
-    (student_vocab None: no student to compare with, as for the generate step)."""
-    from ftc.runtime.methods.common import load_frozen
-    from ftc.runtime.model_loading import model_ref
-
-    ref = model_ref(lock, "method.distill.teacher")
-    try:
-        teacher = load_frozen(lock, ref, lock.get("method.distill.teacher_revision"),
-                              **load_kwargs)
-    except (OSError, ValueError) as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise lock.fail("method.distill.teacher", "FTC504",
-                        f"cannot load the teacher {ref!r}: {first}",
-                        "use a local model directory (no model hub is reachable here)") from None
-    vocab = teacher.config.get_text_config().vocab_size
-    if student_vocab is not None and vocab != student_vocab:
-        raise lock.fail("method.distill.teacher", "FTC512",
-                        f"the teacher's vocabulary has {vocab} tokens, the student's "
-                        f"{student_vocab}: logit distillation needs the same tokenizer",
-                        "distill from a teacher of the same model family (same tokenizer)")
-    return teacher
-
-
 def distill_trainer_class():
     """The runtime's SFT trainer class with the distillation loss and a frozen teacher."""
     import torch
 
-    from ftc.runtime.train import trainer_class
+    from ftc.runtime.methods.sft import trainer_class
 
     class DistillTrainer(trainer_class()):
         def __init__(self, *args, teacher, temperature: float, alpha: float, **kwargs):
@@ -133,8 +111,32 @@ def build_distill(ctx: MethodContext) -> MethodJob:
     stage = Stage("distill", factory, test_dataset=to_dataset(ctx.splits.test))
 
     def save(run_dir: Path) -> dict[str, str]:
-        from ftc.runtime.methods.common import save_policy
-
         return save_policy(lock, stage.trainer, ctx.tokenizer, Path(run_dir))
 
     return MethodJob("distill", [stage], save)
+
+
+class Distill(MethodBase):
+    """Supervised data (with the teacher's generate step first, when asked) and the KD loss."""
+
+    def prepare_data(self, lock: RunLock, staging: Path):
+        """generate (method.distill.generate) joins data.train, then dataprep as for SFT."""
+        import json
+
+        from ftc.runtime.data_loading import prepare
+        from ftc.runtime.methods.synthetic import mark_synthetic, synthetic_for_run
+
+        data_lock, generated = synthetic_for_run(lock)
+        prepared = prepare(data_lock, staging)
+        if generated is not None:
+            mark_synthetic(prepared.report, generated)
+            report = Path(staging) / "report.json"
+            report.write_text(json.dumps(prepared.report, indent=2, sort_keys=True) + "\n",
+                              encoding="utf-8")
+        return prepared
+
+    def build(self, ctx: MethodContext) -> MethodJob:
+        return build_distill(ctx)
+
+
+DISTILL = Distill()

@@ -20,15 +20,13 @@ import dataclasses
 from pathlib import Path
 
 from ftc.runtime.methods.common import (
-    MethodContext,
-    MethodJob,
-    Stage,
     config_for,
     load_policy,
     model_kwargs,
     save_policy,
     tuning_view,
 )
+from ftc.runtime.methods.interface import MethodBase, MethodContext, MethodJob, Stage
 from ftc.runtime.run_lock import RunLock
 
 
@@ -136,6 +134,10 @@ def load_reward_policy(lock: RunLock, args):
     if quant is not None:
         from peft import prepare_model_for_kbit_training
 
+        from ftc.runtime.model_loading import keep_cpu_4bit_unpacked
+
+        keep_cpu_4bit_unpacked(model)
+
         model = prepare_model_for_kbit_training(
             model, use_gradient_checkpointing=bool(lock.get("training.gradient_checkpointing")),
             gradient_checkpointing_kwargs={"use_reentrant": False})
@@ -171,3 +173,22 @@ def build_reward(ctx: MethodContext) -> MethodJob:
                            num_labels=1)
 
     return MethodJob("reward", [stage], save)
+
+
+class Preference(MethodBase):
+    """Preference pairs (prompt/chosen/rejected); dpo or reward builds the trainer."""
+
+    def __init__(self, builder) -> None:
+        self._builder = builder
+
+    def load_splits(self, lock: RunLock, prepared):
+        from ftc.runtime.methods.data import preference_splits
+
+        return preference_splits(lock, prepared)
+
+    def build(self, ctx: MethodContext) -> MethodJob:
+        return self._builder(ctx)
+
+
+DPO = Preference(build_dpo)
+REWARD = Preference(build_reward)

@@ -24,13 +24,8 @@ import dataclasses
 import json
 from pathlib import Path
 
-from ftc.runtime.methods.common import (
-    MethodContext,
-    MethodJob,
-    Stage,
-    on_main_process,
-    save_model_and_tokenizer,
-)
+from ftc.runtime.methods.common import on_main_process, save_model_and_tokenizer
+from ftc.runtime.methods.interface import MethodBase, MethodContext, MethodJob, Stage
 from ftc.runtime.run_lock import RunLock
 
 ADAPTERS_INDEX = "adapters.json"
@@ -69,8 +64,8 @@ def adapter_config(lock: RunLock):
 def build_prefix(ctx: MethodContext) -> MethodJob:
     """One SFT stage with a prefix-tuning peft_config; saves run_dir/adapter."""
     from ftc.runtime.data_loading import to_dataset
+    from ftc.runtime.methods.sft import trainer_class
     from ftc.runtime.model_loading import load_model
-    from ftc.runtime.train import trainer_class
 
     lock = ctx.lock
 
@@ -97,8 +92,8 @@ def build_adapter(ctx: MethodContext) -> MethodJob:
 
     from ftc.runtime.data_loading import to_dataset
     from ftc.runtime.methods.data import adapter_splits
+    from ftc.runtime.methods.sft import trainer_class
     from ftc.runtime.model_loading import load_model
-    from ftc.runtime.train import trainer_class
 
     lock = ctx.lock
     _check_layers(lock)
@@ -213,3 +208,21 @@ def _check_layers(lock: RunLock) -> None:
         raise lock.fail("method.adapter.adapter_layers", "FTC511",
                         f"adapter_layers is {wanted}, but the model has {layers} layers",
                         f"use at most {layers}")
+
+
+class Prefix(MethodBase):
+    """Supervised data; PEFT prefix tuning on SFTTrainer."""
+
+    def build(self, ctx: MethodContext) -> MethodJob:
+        return build_prefix(ctx)
+
+
+class Adapter(MethodBase):
+    """Supervised data (and each named adapter's own files); adapters trained in turn."""
+
+    def build(self, ctx: MethodContext) -> MethodJob:
+        return build_adapter(ctx)
+
+
+PREFIX = Prefix()
+ADAPTER = Adapter()

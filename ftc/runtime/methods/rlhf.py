@@ -17,14 +17,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ftc.runtime.methods.common import (
-    MethodContext,
-    MethodJob,
-    Stage,
-    config_for,
-    load_policy,
-    save_policy,
-)
+from ftc.runtime.methods.common import config_for, load_policy, save_policy
+from ftc.runtime.methods.interface import MethodBase, MethodContext, MethodJob, Stage
 from ftc.runtime.run_lock import RunLock
 
 KEY = "method.rlhf.reward_model"
@@ -118,3 +112,18 @@ def build_rlhf(ctx: MethodContext) -> MethodJob:
     stage = Stage("rlhf", factory, test_dataset=to_dataset(ctx.splits.test))
     return MethodJob("rlhf", [stage],
                      lambda run_dir: save_policy(lock, stage.trainer, ctx.tokenizer, Path(run_dir)))
+
+
+class RLHF(MethodBase):
+    """Prompts from any data format; GRPO against the reward model."""
+
+    def load_splits(self, lock: RunLock, prepared):
+        from ftc.runtime.methods.data import prompt_splits
+
+        return prompt_splits(prepared)
+
+    def build(self, ctx: MethodContext) -> MethodJob:
+        return build_rlhf(ctx)
+
+
+RLHF_METHOD = RLHF()

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ftc.diagnostics import ERROR, Diagnostic
+from ftc.runtime.methods.data import prompt_of
 from ftc.runtime.run_lock import RunFailure, RunLock
 
 KEY = "method.distill.generate"
@@ -93,35 +94,6 @@ def read_prompts(lock: RunLock) -> tuple[list, list[dict]]:
     return prompts, sources
 
 
-def prompt_of(record) -> str | list | None:
-    """A record's prompt: 'prompt' (text or messages), or messages before the last answer."""
-    if not isinstance(record, dict):
-        return None
-    if isinstance(record.get("messages"), list):
-        msgs = _messages(record["messages"])
-        while msgs and msgs[-1]["role"] == "assistant":
-            msgs.pop()
-        return msgs if msgs and msgs[-1]["role"] == "user" else None
-    prompt = record.get("prompt")
-    if isinstance(prompt, str) and prompt.strip():
-        return prompt
-    if isinstance(prompt, list):
-        msgs = _messages(prompt)
-        return msgs if msgs and msgs[-1]["role"] == "user" else None
-    return None
-
-
-def _messages(items: list) -> list[dict] | None:
-    """role/content messages, or None when any item is not a chat message."""
-    msgs = []
-    for m in items:
-        if not (isinstance(m, dict) and m.get("role") in ("system", "user", "assistant")
-                and isinstance(m.get("content"), str)):
-            return None
-        msgs.append({"role": m["role"], "content": m["content"]})
-    return msgs
-
-
 def generate_synthetic(lock: RunLock, teacher=None, tokenizer=None) -> Generated:
     """Write (or reuse) the teacher's completions for the prompt files."""
     prompts, sources = read_prompts(lock)
@@ -184,7 +156,7 @@ def load_teacher_and_tokenizer(lock: RunLock):
     import torch
     from transformers import AutoTokenizer
 
-    from ftc.runtime.methods.distill import load_teacher
+    from ftc.runtime.methods.teacher import load_teacher
     from ftc.runtime.model_loading import model_ref
 
     tokenizer = AutoTokenizer.from_pretrained(model_ref(lock, "method.distill.teacher"))
