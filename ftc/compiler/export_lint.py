@@ -4,7 +4,8 @@ Each returns (dotted path, message, hint) findings for ftc.compiler.lint_rules:
 
 - merge_blockers (error): a merged model, GGUF or ONNX needs the adapter folded
   into the base; prefix tuning and LLaMA-Adapter add virtual tokens instead of
-  changing weights, and several named adapters make several models;
+  changing weights, several named adapters make several models, and a reward
+  model is a classifier, not a text generator;
 - needless_merge (warning): merging asked for a run that trains every weight;
 - gguf_architecture (error): GGUF asked for a local base whose config.json names
   an architecture ftc's GGUF writer does not cover (a hub base is checked when
@@ -15,6 +16,8 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+
+from ftc.tables import load_table
 
 Finding = tuple[str, str, str | None]
 STANDALONE = ("merged", "gguf", "onnx")
@@ -38,6 +41,11 @@ def merge_blockers(r) -> list[Finding]:
         why = "prefix tuning adds learned key/value prefixes at run time"
     elif kind == "adapter" and r.get("method.adapter.type", "llama-adapter") != "ia3":
         why = "LLaMA-Adapter adds learned adaption prompts at run time"
+    elif kind == "reward":
+        return [("export.formats" if r.get("export.formats") else "export.merge_adapters",
+                 f"{', '.join(asked)} write text-generation models, and a reward model is a "
+                 "sequence classifier", "remove them; the run's model/ holds the merged "
+                 "reward model that rlhf loads")]
     elif kind == "adapter" and len(r.get("method.adapter.adapters") or []) > 1:
         return [("export.formats", f"{', '.join(asked)} need one model, but this run trains "
                  f"{len(r.get('method.adapter.adapters'))} named adapters",
@@ -76,10 +84,9 @@ def gguf_architecture(r) -> list[Finding]:
         names = json.loads(config.read_text(encoding="utf-8")).get("architectures") or []
     except (OSError, ValueError, AttributeError):
         return []
-    from ftc.export.gguf_file import ARCHS
-
-    if not names or any(n in ARCHS for n in names):
+    supported = load_table("export")["gguf_architectures"]
+    if not names or any(n in supported for n in names):
         return []
     return [("export.formats", f"GGUF export does not support the base's architecture "
-             f"{', '.join(names)}", f"supported: {', '.join(sorted(ARCHS))}; export onnx or "
-             "merged and convert with llama.cpp's convert_hf_to_gguf.py")]
+             f"{', '.join(names)}", f"supported: {', '.join(sorted(supported))}; export onnx "
+             "or merged and convert with llama.cpp's convert_hf_to_gguf.py")]

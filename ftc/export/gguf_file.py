@@ -8,7 +8,7 @@ into llama.cpp's rotary layout, a tied lm_head left out (llama.cpp reuses
 token_embd), 1-D tensors kept in f32 and the rest in the asked type; q8_0
 quantizes with gguf.quants, and a tensor whose rows are not a multiple of the
 32-value block falls back to f16 exactly as llama.cpp's converter does.
-Architectures not listed in ARCHS are refused with the reason (FTC605).
+Architectures not listed in ftc/tables/export.yaml are refused with the reason (FTC605).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pathlib import Path
 
 from ftc.export.errors import problem
 from ftc.export.gguf_vocab import add_vocab
+from ftc.tables import load_table
 
 
 @dataclass(frozen=True)
@@ -27,11 +28,8 @@ class Arch:
 
 
 # Hugging Face architecture (config.json "architectures") -> how to write it
-ARCHS = {
-    "LlamaForCausalLM": Arch("LLAMA", permute_qk=True),
-    "MistralForCausalLM": Arch("LLAMA", permute_qk=True),
-    "Qwen2ForCausalLM": Arch("QWEN2", permute_qk=False),
-}
+ARCHS = {name: Arch(entry["arch"], bool(entry["permute_qk"]))
+         for name, entry in load_table("export")["gguf_architectures"].items()}
 SKIPPED = (".rotary_emb.inv_freq",)
 ROPE_TYPES = ("default", "linear")
 FILE_TYPES = {"f32": "ALL_F32", "f16": "MOSTLY_F16", "bf16": "MOSTLY_BF16",

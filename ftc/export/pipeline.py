@@ -110,11 +110,20 @@ def _preflight(source: Source, options: ExportOptions, strict_merge: bool,
         notes.append(note(source.weights, "FTC603", "export asks for a merged model, but the "
                           "run trained the full model: model/ is already standalone"))
         options = replace(options, merge=False)
+    if options.needs_model and _kind(source) == "reward":
+        raise problem(source.weights, "FTC604", "a reward model scores text (a sequence "
+                      "classifier), and merged/GGUF/ONNX export writes text-generation "
+                      "models", "the run's model/ already holds the merged reward model "
+                      "that an rlhf recipe loads")
     if source.adapter and options.needs_model:
         mergeable_or_fail(source)
     if options.gguf:
         _check_gguf_arch(source)
     return options
+
+
+def _kind(source: Source) -> str | None:
+    return ((source.lock or {}).get("method") or {}).get("kind")
 
 
 def _check_gguf_arch(source: Source) -> None:
@@ -219,7 +228,7 @@ def _qlora_note(source: Source, notes: list[Diagnostic]) -> bool:
 def _facts(source: Source, files: dict, checks: dict, notes: list, extra: dict) -> dict:
     """What the model card says: the run's lock and summary, the files and checks."""
     lock = source.lock or {}
-    method = (lock.get("method") or {}).get("kind")
+    method = _kind(source)
     if not method:
         method = (source.peft_type or "adapter").lower() if source.adapter else "fine-tuned"
     base = source.base or (lock.get("model") or {}).get("base") or source.weights.name

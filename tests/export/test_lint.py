@@ -44,6 +44,7 @@ def test_unknown_model_card_key_is_a_schema_error(tmp_path):
     ({"kind": "adapter", "adapter": {"type": "ia3", "adapters": [
         {"name": "a", "train": "a.jsonl"}, {"name": "b", "train": "b.jsonl"}]}},
      {"formats": ["merged"]}, "FTC140"),
+    ({"kind": "reward"}, {"formats": ["gguf"]}, "FTC140"),
     ({"kind": "full"}, {"formats": ["merged"]}, "FTC141"),
 ])
 def test_merge_problems(tmp_path, method, export, rule):
