@@ -102,3 +102,34 @@ def logits(model, ids):
 
     with torch.no_grad():
         return model(torch.tensor(ids)).logits
+
+
+def exported(tmp_path_factory, name: str, *flags) -> Path:
+    """`ftc export SOURCE FLAGS -o <fresh dir>/out`, asserted to succeed; the output folder."""
+    out = tmp_path_factory.mktemp(name) / "out"
+    code, _, err = cli("export", *flags, "-o", out)
+    assert code == 0, err
+    return out
+
+
+def greedy_pair(model, tokenizer, ids: list[int], gguf: Path, n: int = 20):
+    """(transformers, llama.cpp) greedy continuations of ids: n tokens, or fewer ending at
+    end-of-sequence. llama.cpp runs with its default (f16) KV cache, as llama-server does."""
+    import torch
+    from llama_cpp import Llama
+
+    eos = tokenizer.eos_token_id
+    with torch.no_grad():
+        out = model.generate(input_ids=torch.tensor([ids]), do_sample=False, max_new_tokens=n,
+                             eos_token_id=eos, pad_token_id=tokenizer.pad_token_id)
+    llm = Llama(model_path=str(gguf), n_ctx=len(ids) + n + 8, verbose=False, n_threads=2)
+    try:
+        got: list[int] = []
+        for token in llm.generate(ids, top_k=1, top_p=1.0, min_p=0.0, temp=0.0,
+                                  repeat_penalty=1.0):
+            got.append(int(token))
+            if len(got) == n or token == eos:
+                break
+    finally:
+        llm.close()
+    return out[0, len(ids):].tolist(), got

@@ -11,18 +11,15 @@ import json
 import numpy as np
 import pytest
 
-from .conftest import cli, llama_cpp_or_skip, logits
+from .conftest import cli, exported, greedy_pair, llama_cpp_or_skip, logits
 
 PROBE_TEXT = "Hi, my parcel never arrived. Order #5512, can you check?"
 
 
 @pytest.fixture(scope="module")
 def gguf_export(lora_adapter, tmp_path_factory):
-    out = tmp_path_factory.mktemp("gguf") / "out"
-    code, _, err = cli("export", lora_adapter, "--gguf", "f32", "--gguf", "f16", "--gguf",
-                       "bf16", "--gguf", "q8_0", "--no-check", "-o", out)
-    assert code == 0, err
-    return out
+    return exported(tmp_path_factory, "gguf", lora_adapter, "--gguf", "f32", "--gguf", "f16",
+                    "--gguf", "bf16", "--gguf", "q8_0", "--no-check")
 
 
 @pytest.fixture(scope="module")
@@ -156,27 +153,10 @@ def test_llama_cpp_logits_match_transformers(gguf_export, merged, qtype):
 
 
 def test_llama_cpp_greedy_equals_transformers_greedy_f16(gguf_export, merged):
-    import torch
-
     llama_cpp_or_skip()
     model, tokenizer = merged
-    ids = probe(tokenizer)
-    with torch.no_grad():
-        hf = model.generate(torch.tensor([ids]), do_sample=False, max_new_tokens=20,
-                            eos_token_id=tokenizer.eos_token_id,
-                            pad_token_id=tokenizer.pad_token_id)
-    want = hf[0, len(ids):].tolist()  # 20 tokens, or fewer ending with end-of-turn
-    llm = load_llama(gguf_export / "adapter-f16.gguf", f32_cache=False)  # as served
-    try:
-        got = []
-        for token in llm.generate(ids, top_k=1, top_p=1.0, min_p=0.0, temp=0.0,
-                                  repeat_penalty=1.0):
-            got.append(int(token))
-            if len(got) == 20 or token == tokenizer.eos_token_id:
-                break
-    finally:
-        llm.close()
-    assert got == want and len(want) >= 5
+    want, got = greedy_pair(model, tokenizer, probe(tokenizer), gguf_export / "adapter-f16.gguf")
+    assert got == want and len(want) >= 5  # 20 tokens, or fewer ending with end-of-turn
 
 
 def test_llama_cpp_tokenizes_like_the_model(gguf_export, merged):

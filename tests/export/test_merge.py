@@ -6,17 +6,14 @@ import json
 
 import pytest
 
-from .conftest import cli, logits
+from .conftest import exported, logits
 
 FIXED = [[5, 17, 200, 33, 9, 400, 12, 7], [1, 300, 301, 302, 2, 3, 900, 44]]
 
 
 @pytest.fixture(scope="module")
 def merged_export(lora_adapter, tmp_path_factory):
-    out = tmp_path_factory.mktemp("merge") / "out"
-    code, stdout, err = cli("export", lora_adapter, "--merge", "-o", out)
-    assert code == 0, err
-    return out
+    return exported(tmp_path_factory, "merge", lora_adapter, "--merge")
 
 
 def test_merged_logits_equal_the_adapter_models(merged_export, lora_adapter, tiny_model):

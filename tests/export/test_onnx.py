@@ -7,15 +7,12 @@ import json
 import numpy as np
 import pytest
 
-from .conftest import cli
+from .conftest import exported
 
 
 @pytest.fixture(scope="module")
 def onnx_export(lora_adapter, tmp_path_factory):
-    out = tmp_path_factory.mktemp("onnx") / "out"
-    code, _, err = cli("export", lora_adapter, "--onnx", "-o", out)
-    assert code == 0, err
-    return out
+    return exported(tmp_path_factory, "onnx", lora_adapter, "--onnx")
 
 
 @pytest.fixture(scope="module")

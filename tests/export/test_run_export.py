@@ -11,7 +11,7 @@ import pytest
 
 from tests.runtime.conftest import REPO, ftc
 
-from .conftest import llama_cpp_or_skip, logits
+from .conftest import greedy_pair, llama_cpp_or_skip, logits
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -77,29 +77,10 @@ def test_merged_model_equals_the_trained_one(quickstart, trained):
 
 
 def test_gguf_generates_the_same_greedy_tokens_in_llama_cpp(quickstart, trained):
-    import torch
-
     llama_cpp_or_skip()
-    from llama_cpp import Llama
-
     model, tokenizer = trained
-    ids = chat_ids(tokenizer)
-    with torch.no_grad():
-        out = model.generate(input_ids=torch.tensor([ids]), do_sample=False, max_new_tokens=20,
-                             eos_token_id=tokenizer.eos_token_id,
-                             pad_token_id=tokenizer.pad_token_id)
-    want = out[0, len(ids):].tolist()
-    llm = Llama(model_path=str(quickstart[0] / "export" / "quickstart-f16.gguf"), n_ctx=512,
-                verbose=False, n_threads=2)
-    try:
-        got = []
-        for token in llm.generate(ids, top_k=1, top_p=1.0, min_p=0.0, temp=0.0,
-                                  repeat_penalty=1.0):
-            got.append(int(token))
-            if len(got) == 20 or token == tokenizer.eos_token_id:
-                break
-    finally:
-        llm.close()
+    want, got = greedy_pair(model, tokenizer, chat_ids(tokenizer),
+                            quickstart[0] / "export" / "quickstart-f16.gguf")
     assert got == want, (tokenizer.decode(got), tokenizer.decode(want))
     assert len(want) >= 5
 
