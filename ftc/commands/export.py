@@ -50,6 +50,7 @@ def register(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from ftc.export import ExportError, ExportOptions, export_path
 
+    _quiet_libraries()
     options = None
     if args.merge or args.gguf or args.onnx or args.no_card or args.no_check:
         options = ExportOptions(merge=args.merge, gguf=tuple(dict.fromkeys(args.gguf or ())),
@@ -64,6 +65,20 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write(render(result.notes, "text") + "\n")
     print(format_result(result))
     return EXIT_OK
+
+
+def _quiet_libraries() -> None:
+    """Progress bars and deprecation chatter of the libraries are not ftc's output."""
+    import logging
+    import os
+    import warnings
+
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    logging.getLogger("bitsandbytes").setLevel(logging.ERROR)  # import-time notes
+    os.environ.setdefault("DS_ACCELERATOR", "cpu")  # export runs on the CPU; no probe note
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TQDM_DISABLE", "1")
 
 
 def format_result(result) -> str:
