@@ -9,7 +9,14 @@ import json
 import numpy as np
 import pytest
 
-from tests.runtime.conftest import REPO, ftc
+from tests.runtime.conftest import (
+    REPO,
+    base_recipe,
+    compile_bundle,
+    ftc,
+    merge,
+    only_run_dir,
+)
 
 from .conftest import greedy_pair, llama_cpp_or_skip, logits
 
@@ -132,3 +139,34 @@ def test_qlora_run_merges_into_the_unquantized_base_with_a_note(tmp_path, tiny_m
                                         run_dir / "adapter").eval()
     ids = [[5, 17, 99, 300, 42, 7]]
     assert float((logits(merged, ids) - logits(adapted, ids)).abs().max()) < 1e-4
+
+
+def test_full_fine_tuning_run_exports_its_model(tmp_path, tiny_model, tickets):
+    """A run with no adapter: GGUF straight from model/ (nothing to merge), same logits in
+    llama.cpp as the trained model."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    recipe = merge(base_recipe("full-export", tiny_model, tickets), {
+        "method": {"kind": "full"}, "training": {"max_steps": 2, "learning_rate": 2e-5},
+        "export": {"formats": ["gguf"], "gguf_quantization": "f32"}})
+    del recipe["method"]["lora"]
+    done = ftc("launch", str(compile_bundle(tmp_path, recipe)), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-4000:]
+    run_dir = only_run_dir(tmp_path, "full-export")
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert "merged" not in summary["outputs"]
+    assert summary["outputs"]["gguf"] == str(run_dir / "export" / "full-export-f32.gguf")
+    assert "library_name: transformers" in (run_dir / "export" / "README.md").read_text()
+    llama_cpp_or_skip()
+    from llama_cpp import GGML_TYPE_F32, Llama
+
+    model = AutoModelForCausalLM.from_pretrained(run_dir / "model").eval()
+    ids = chat_ids(AutoTokenizer.from_pretrained(run_dir / "model"))
+    llm = Llama(model_path=summary["outputs"]["gguf"], n_ctx=256, logits_all=True,
+                verbose=False, type_k=GGML_TYPE_F32, type_v=GGML_TYPE_F32)
+    try:
+        llm.eval(ids)
+        got = np.array(llm.scores[: len(ids)])
+    finally:
+        llm.close()
+    assert float(np.abs(logits(model, [ids])[0].numpy() - got).max()) < 1e-4
