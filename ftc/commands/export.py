@@ -51,13 +51,13 @@ def run(args: argparse.Namespace) -> int:
     from ftc.export import ExportError, ExportOptions, export_path
 
     _quiet_libraries()
-    options = None
-    if args.merge or args.gguf or args.onnx or args.no_card or args.no_check:
+    options = None  # no format flag: the formats the run's recipe asked for
+    if args.merge or args.gguf or args.onnx:
         options = ExportOptions(merge=args.merge, gguf=tuple(dict.fromkeys(args.gguf or ())),
-                                onnx=args.onnx, card=None if args.no_card else {},
-                                check=not args.no_check)
+                                onnx=args.onnx)
     try:
-        result = export_path(args.source, options, args.output, args.force)
+        result = export_path(args.source, options, args.output, args.force,
+                             card=not args.no_card, check=not args.no_check)
     except ExportError as exc:
         sys.stderr.write(render(exc.diagnostics, "text") + "\n")
         return EXIT_PROBLEMS

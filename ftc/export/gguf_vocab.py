@@ -47,7 +47,7 @@ def add_vocab(writer, tokenizer, vocab_size: int, where: Path) -> dict:
         tokenizer.save_pretrained(tmp)
         tree = _tokenizer_json(Path(tmp), where)
         pre = _check_supported(tree, where)
-        tokens, types = _tokens(tokenizer, vocab_size)
+        tokens, types = _tokens(tokenizer, vocab_size, where)
         writer.add_tokenizer_model("gpt2")
         writer.add_tokenizer_pre(pre)
         writer.add_token_list(tokens)
@@ -88,11 +88,17 @@ def _check_supported(tree: dict, where: Path) -> str:
     return pre
 
 
-def _tokens(tokenizer, vocab_size: int) -> tuple[list[str], list[int]]:
+def _tokens(tokenizer, vocab_size: int, where: Path) -> tuple[list[str], list[int]]:
     """Token strings in id order with their types; ids the tokenizer lacks are padding."""
     import gguf
 
     by_id = {i: t for t, i in tokenizer.get_vocab().items()}
+    beyond = sorted(i for i in by_id if i >= vocab_size)
+    if beyond:
+        raise problem(where, "FTC605", f"the tokenizer has {len(beyond)} token id(s) at or "
+                      f"above the model's vocab_size {vocab_size} (first: {beyond[0]})",
+                      "resize the model's embeddings to the tokenizer "
+                      "(resize_token_embeddings) before exporting")
     added = tokenizer.added_tokens_decoder
     tokens, types = [], []
     for i in range(vocab_size):

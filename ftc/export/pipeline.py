@@ -43,12 +43,15 @@ def default_out(source: Source, path: Path) -> Path:
 
 
 def export_path(path: str | Path, options: ExportOptions | None = None,
-                out: Path | None = None, force: bool = False) -> ExportResult:
-    """`ftc export PATH`: options None means "what the run's lock asks for"."""
+                out: Path | None = None, force: bool = False, card: bool = True,
+                check: bool = True) -> ExportResult:
+    """`ftc export PATH`: options None means "the formats the run's lock asks for";
+    card/check False turn the model card or the load-back checks off either way."""
     source = find_source(path)
     strict = options is not None  # flags the user typed: --merge on a full model is an error
     if options is None:
         options = from_export_block((source.lock or {}).get("export"))
+    options = replace(options, card=options.card if card else None, check=check)
     return export_source(source, options, Path(out) if out else default_out(source, path),
                          force, strict_merge=strict)
 
@@ -151,8 +154,8 @@ def _write_formats(source: Source, options: ExportOptions, tmp: Path,
     seconds: dict[str, float] = {}
     loaded = _timed(seconds, "load", load_for_export, source, True)
     checks = dict(loaded.checks)
-    extra = {"tokenizer": loaded.tokenizer, "quantization_gap": _qlora_note(source, notes),
-             "seconds": seconds}
+    _qlora_note(source, notes)
+    extra = {"tokenizer": loaded.tokenizer, "seconds": seconds}
     if options.merge:
         files["merged"] = str(_timed(seconds, "merged", save_merged, loaded, tmp / "merged"))
     if options.gguf:
@@ -213,7 +216,7 @@ def _gguf(source: Source, loaded, options: ExportOptions, tmp: Path, seconds: di
     return paths, checks, info
 
 
-def _qlora_note(source: Source, notes: list[Diagnostic]) -> bool:
+def _qlora_note(source: Source, notes: list[Diagnostic]) -> None:
     lock = source.lock or {}
     method = lock.get("method") or {}
     if method.get("kind") == "qlora" or method.get("tuning") == "qlora":
@@ -221,8 +224,6 @@ def _qlora_note(source: Source, notes: list[Diagnostic]) -> bool:
                           "4-bit base and is merged into the unquantized (16-bit) base, so the "
                           "merged model differs slightly from the trained one (the "
                           "quantization gap); evaluate the merged model before serving it"))
-        return True
-    return False
 
 
 def _facts(source: Source, files: dict, checks: dict, notes: list, extra: dict) -> dict:

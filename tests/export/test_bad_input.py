@@ -64,11 +64,16 @@ def test_prefix_tuning_run_still_gets_card_and_serving(prefix_adapter, tmp_path)
 
 
 def test_full_model_has_nothing_to_merge_but_exports(tiny_model, tmp_path):
+    """A run with no adapter: --merge is refused; GGUF is written from model/ directly and
+    (where llama.cpp is built) checked against it there."""
     run = fake_run(tmp_path / "run-1", tiny_model, kind="full")
     refused([run, "--merge"], "FTC603", "nothing to merge")
-    code, out, err = cli("export", run, "--gguf", "f16", "--no-check")
+    code, out, err = cli("export", run, "--gguf", "f32")
     assert code == 0, err
-    assert (run / "export" / "demo-f16.gguf").is_file()
+    assert (run / "export" / "demo-f32.gguf").is_file()
+    check = json.loads((run / "export" / "export.json").read_text())["checks"]["gguf f32"]
+    assert "skipped" in check or (check["max_abs_diff"] < 1e-4 and check["greedy_match"])
+    assert "library_name: transformers" in (run / "export" / "README.md").read_text()
 
 
 def test_recipe_merge_on_full_run_is_a_note_not_an_error(tiny_model, tmp_path):

@@ -103,36 +103,38 @@ def test_onnx_logits_match(quickstart, trained):
     assert float(np.abs(got - logits(model, ids.tolist()).numpy()).max()) < 1e-4
 
 
-def test_a_failing_export_leaves_the_trained_run_intact(tmp_path, tiny_model):
-    """merged + GGUF asked of a prefix-tuning run cannot be linted away here (--ignore), so
-    the runtime's export refuses it after training: FTC604, exit 1, the adapter and
-    summary saved, no export folder, and a hint to export again."""
-    done = ftc("run", str(REPO / "recipes/prefix-tiny.yaml"), "-o", str(tmp_path / "bundle"),
-               "--set", f"model.base={tiny_model}", "--set", "training.max_steps=2",
-               "--set", "export.formats=[gguf]", "--ignore", "FTC140",
-               "--set", f"output_dir={tmp_path / 'runs'}", cwd=tmp_path)
+def test_a_failing_export_leaves_the_trained_run_intact(tmp_path, tiny_model, tickets):
+    """GGUF asked of a prefix-tuning run (FTC140 ignored, so it compiles) is refused by the
+    runtime's export after training: FTC604, exit 1, the adapter and summary saved, no
+    export folder, and a hint to export again."""
+    recipe = merge(base_recipe("prefix-export", tiny_model, tickets), {
+        "method": {"kind": "prefix"}, "training": {"max_steps": 2},
+        "export": {"formats": ["gguf"]}, "lint": {"ignore": ["FTC140"]}})
+    del recipe["method"]["lora"]
+    done = ftc("launch", str(compile_bundle(tmp_path, recipe)), cwd=tmp_path)
     assert done.returncode == 1
     assert "FTC604" in done.stderr and "Traceback" not in done.stderr
     assert "ftc export" in done.stderr
-    (run_dir,) = (tmp_path / "runs" / "prefix-tiny").glob("run-*")
+    run_dir = only_run_dir(tmp_path, "prefix-export")
     assert (run_dir / "summary.json").is_file() and (run_dir / "adapter").is_dir()
     assert not (run_dir / "export").exists()
     assert [p.name for p in run_dir.iterdir() if p.name.startswith(".")] == []
 
 
-def test_qlora_run_merges_into_the_unquantized_base_with_a_note(tmp_path, tiny_model):
+def test_qlora_run_merges_into_the_unquantized_base_with_a_note(tmp_path, tiny_model,
+                                                                  tickets):
     """QLoRA trains against the 4-bit base; the export merges into the full-precision base
     and says so (FTC610), and the merged model equals base + adapter."""
     from peft import PeftModel
     from transformers import AutoModelForCausalLM
 
-    done = ftc("run", str(REPO / "recipes/quickstart.yaml"), "-o", str(tmp_path / "bundle"),
-               "--set", f"model.base={tiny_model}", "--set", "training.max_steps=2",
-               "--set", "method.kind=qlora", "--set", "export.formats=[merged]",
-               "--set", f"output_dir={tmp_path / 'runs'}", cwd=tmp_path)
+    recipe = merge(base_recipe("qlora-export", tiny_model, tickets), {
+        "method": {"kind": "qlora"}, "training": {"max_steps": 2},
+        "export": {"formats": ["merged"]}})
+    done = ftc("launch", str(compile_bundle(tmp_path, recipe)), cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-4000:]
     assert "warning: FTC610 QLoRA" in done.stderr
-    (run_dir,) = (tmp_path / "runs" / "quickstart").glob("run-*")
+    run_dir = only_run_dir(tmp_path, "qlora-export")
     assert "QLoRA" in (run_dir / "export" / "README.md").read_text()
     merged = AutoModelForCausalLM.from_pretrained(run_dir / "export" / "merged").eval()
     adapted = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(tiny_model),
@@ -140,33 +142,3 @@ def test_qlora_run_merges_into_the_unquantized_base_with_a_note(tmp_path, tiny_m
     ids = [[5, 17, 99, 300, 42, 7]]
     assert float((logits(merged, ids) - logits(adapted, ids)).abs().max()) < 1e-4
 
-
-def test_full_fine_tuning_run_exports_its_model(tmp_path, tiny_model, tickets):
-    """A run with no adapter: GGUF straight from model/ (nothing to merge), same logits in
-    llama.cpp as the trained model."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    recipe = merge(base_recipe("full-export", tiny_model, tickets), {
-        "method": {"kind": "full"}, "training": {"max_steps": 2, "learning_rate": 2e-5},
-        "export": {"formats": ["gguf"], "gguf_quantization": "f32"}})
-    del recipe["method"]["lora"]
-    done = ftc("launch", str(compile_bundle(tmp_path, recipe)), cwd=tmp_path)
-    assert done.returncode == 0, done.stderr[-4000:]
-    run_dir = only_run_dir(tmp_path, "full-export")
-    summary = json.loads((run_dir / "summary.json").read_text())
-    assert "merged" not in summary["outputs"]
-    assert summary["outputs"]["gguf"] == str(run_dir / "export" / "full-export-f32.gguf")
-    assert "library_name: transformers" in (run_dir / "export" / "README.md").read_text()
-    llama_cpp_or_skip()
-    from llama_cpp import GGML_TYPE_F32, Llama
-
-    model = AutoModelForCausalLM.from_pretrained(run_dir / "model").eval()
-    ids = chat_ids(AutoTokenizer.from_pretrained(run_dir / "model"))
-    llm = Llama(model_path=summary["outputs"]["gguf"], n_ctx=256, logits_all=True,
-                verbose=False, type_k=GGML_TYPE_F32, type_v=GGML_TYPE_F32)
-    try:
-        llm.eval(ids)
-        got = np.array(llm.scores[: len(ids)])
-    finally:
-        llm.close()
-    assert float(np.abs(logits(model, [ids])[0].numpy() - got).max()) < 1e-4
