@@ -59,7 +59,9 @@ def _train(lock: RunLock, resume: str | None, resume_requested: bool) -> dict | 
     apply_data_facts(args, splits.format, has_validation=bool(splits.validation))
     args.output_dir = str(run_dir)
     args.eval_on_start = checkpoint is None and args.eval_strategy != "no"
-    os.environ["TENSORBOARD_LOGGING_DIR"] = str(run_dir / "tensorboard")
+    from ftc.runtime.trackers import configure_trackers
+
+    configure_trackers(lock, run_dir, args)
 
     recorder = make_recorder(run_dir)
     if checkpoint is not None and state.is_main_process:
