@@ -48,7 +48,8 @@ def gpu(**training) -> dict:
     ({"training": {"scheduler": "constant_with_warmup", "warmup_steps": 3}},
      {"lr_scheduler_type": "constant_with_warmup", "warmup_steps": 3}),
     ({"training": {"gradient_checkpointing": "reentrant"}},
-     {"activation_checkpointing": True, "activation_checkpointing_kwargs": {"use_reentrant": True}}),
+     {"activation_checkpointing": True,
+      "activation_checkpointing_kwargs": {"use_reentrant": True}}),
     ({"training": {"gradient_checkpointing": True}},
      {"activation_checkpointing_kwargs": {"use_reentrant": False}}),
     ({"training": {"torch_compile": True, "neftune_noise_alpha": 5}},
@@ -141,3 +142,109 @@ def test_tracker_environment_points_at_the_run(tmp_path, tiny_model, tickets):
     assert env["MLFLOW_EXPERIMENT_NAME"] == "opts"
     assert env["MLFLOW_TRACKING_URI"] == (tmp_path / "runs" / "opts" / "mlruns").as_uri()
     json.dumps(env)  # plain strings only
+
+
+# ---------------------------------------------------------------- training runs on CPU
+
+
+def train_briefly(tmp_path, tiny_model, tickets, extra: dict, full: bool = False,
+                  callbacks=(), adjust=None):
+    """Train 3 steps in-process through the method interface; the trainer afterwards."""
+    from ftc.runtime.methods.run import build_job, prepare_inputs
+
+    recipe = merge(base_recipe("run", tiny_model, tickets), merge({
+        "training": {"max_steps": 3, "logging_steps": 1, "micro_batch_size": 2,
+                     "eval": {"strategy": "no"}, "save": {"strategy": "no"}},
+        "logging": {"report_to": ["none"]}}, extra))
+    if full:
+        recipe["method"] = {"kind": "full"}
+        recipe["training"].setdefault("learning_rate", 1e-4)
+    lock = load_run_lock(compile_bundle(tmp_path, recipe))
+    tokenizer, splits, args = prepare_inputs(lock, tmp_path / "run")
+    args.disable_tqdm = True
+    if adjust:
+        adjust(args)
+    trainer = build_job(lock, tokenizer, splits, args, callbacks).stages[0].trainer
+    trainer.train()
+    losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
+    assert len(losses) == 3 and all(loss == loss and loss < 100 for loss in losses), losses
+    return trainer
+
+
+def optimizer_states(trainer) -> dict:
+    import torch
+
+    opt = getattr(trainer.optimizer, "optimizer", trainer.optimizer)
+    states = {}
+    for state in opt.state.values():
+        for key, value in state.items():
+            if torch.is_tensor(value) and value.numel() > 1:
+                states.setdefault(key, set()).add(value.dtype)
+    return states
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name,state,dtype", [
+    ("adamw_bnb_8bit", "state1", "torch.uint8"),  # alias of adamw_8bit: bitsandbytes on CPU
+    ("paged_adamw_32bit", "state2", "torch.float32"),
+    ("lion_8bit", "state1", "torch.uint8"),
+    ("adamw_torch_fused", "exp_avg_sq", "torch.float32"),
+    ("adafactor", "exp_avg_sq_row", "torch.float32"),
+    ("sgd", None, None),
+])
+def test_optimizers_train_on_cpu(tmp_path, tiny_model, tickets, name, state, dtype):
+    trainer = train_briefly(tmp_path, tiny_model, tickets,
+                            {"training": {"optimizer": name}}, full=True)
+    states = optimizer_states(trainer)
+    if state is None:
+        assert states == {}  # plain SGD keeps no state
+    else:
+        assert dtype in {str(d) for d in states[state]}, states
+
+
+@pytest.mark.slow
+def test_schedule_floor_warmup_neftune_and_pure_bf16_train_on_cpu(tmp_path, tiny_model,
+                                                                  tickets):
+    import torch
+    from transformers import TrainerCallback
+
+    seen = {}
+
+    class Probe(TrainerCallback):
+        def on_step_end(self, args, state, control, model=None, **kwargs):
+            embeddings = model.get_input_embeddings()
+            seen["neftune"] = getattr(embeddings, "neftune_noise_alpha", None)
+            seen["hooks"] = len(embeddings._forward_hooks)
+
+    trainer = train_briefly(tmp_path / "a", tiny_model, tickets, {"training": {
+        "scheduler": "cosine", "min_lr_ratio": 0.5, "warmup_steps": 1,
+        "neftune_noise_alpha": 5, "precision": "pure_bf16"}}, callbacks=[Probe()])
+    rates = [h["learning_rate"] for h in trainer.state.log_history if "learning_rate" in h]
+    peak = trainer.args.learning_rate
+    assert rates[0] < peak and rates[1] == pytest.approx(peak)  # one warmup step
+    assert rates[-1] < peak and min(rates[1:]) >= 0.5 * peak - 1e-12  # decays to the floor
+    assert seen == {"neftune": 5, "hooks": 1}  # NEFTune's noise hook on the embeddings
+    adapters = [p for p in trainer.model.parameters() if p.requires_grad]
+    assert adapters and all(p.dtype == torch.bfloat16 for p in adapters)  # pure bf16 LoRA
+
+    full = train_briefly(tmp_path / "b", tiny_model, tickets,
+                         {"training": {"precision": "pure_bf16"}}, full=True)
+    assert all(p.dtype == torch.bfloat16 for p in full.model.parameters())
+    assert optimizer_states(full)["exp_avg"] == {torch.bfloat16}  # no fp32 states either
+
+
+@pytest.mark.slow
+def test_torch_compile_trains_on_cpu(tmp_path, tiny_model, tickets):
+    """The lock's torch_compile makes accelerate wrap the model in torch.compile.
+
+    Inductor's C++ build of the tiny model takes about 3 minutes on 2 busy cores, so this
+    test asks dynamo for its eager backend (the same graph capture, no code
+    generation); the recipe itself keeps transformers' default backend (inductor).
+    """
+    def eager(args):
+        assert args.torch_compile and args.torch_compile_backend == "inductor"
+        args.torch_compile_backend = "eager"
+
+    trainer = train_briefly(tmp_path, tiny_model, tickets, {"training": {"torch_compile": True}},
+                            adjust=eager)
+    assert type(trainer.model_wrapped).__name__ == "OptimizedModule"

@@ -75,7 +75,19 @@ def build_trainer(lock: RunLock, model, tokenizer, splits, args, callbacks: list
     if args.packing and wants_row_batches(lock.get("model.attn_implementation", "sdpa")):
         trainer.data_collator = rows_collator(trainer.data_collator.pad_token_id,
                                               trainer.data_collator.pad_to_multiple_of)
+    if lock.get("training.precision") == "pure_bf16":
+        trainable_to_bf16(trainer.model)
     return trainer
+
+
+def trainable_to_bf16(model) -> None:
+    """pure_bf16: PEFT upcasts adapters to fp32 (autocast_adapter_dtype); make them bf16 again,
+    before the optimizer exists, so weights, gradients and states are all bf16."""
+    import torch
+
+    for param in model.parameters():
+        if param.requires_grad and param.dtype != torch.bfloat16:
+            param.data = param.data.to(torch.bfloat16)
 
 
 def trainer_class():
