@@ -77,6 +77,9 @@ def build_trainer(lock: RunLock, model, tokenizer, splits, args, callbacks: list
                                               trainer.data_collator.pad_to_multiple_of)
     if lock.get("training.precision") == "pure_bf16":
         trainable_to_bf16(trainer.model)
+    from ftc.runtime.loss_kernels import apply_loss_kernel
+
+    apply_loss_kernel(lock, trainer)
     return trainer
 
 
@@ -97,10 +100,15 @@ def trainer_class():
     from ftc.runtime.run_record import perplexity
 
     class FtcSFTTrainer(SFTTrainer):
+        unreported_metrics: tuple[str, ...] = ()  # metrics the loss kernel does not compute
+
         def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
             for prefix in ("eval", "test"):
                 if isinstance(logs.get(f"{prefix}_loss"), (int, float)):
                     logs[f"{prefix}_perplexity"] = perplexity(logs[f"{prefix}_loss"])
+            mode = "train" if self.model.training else "eval"
+            for name in self.unreported_metrics:
+                self._metrics[mode].pop(name, None)
             super().log(logs, start_time)
 
     return FtcSFTTrainer
