@@ -71,7 +71,8 @@ def sft_config(lock: RunLock, output_dir: Path, check: bool = True):
         save_steps=int(save_cfg.get("every", 50)) if save_strategy == "steps" else 500,
         save_total_limit=int(save_cfg.get("keep_last", 2)),
         load_best_model_at_end=bool(early),
-        metric_for_best_model="eval_loss" if early else None,
+        metric_for_best_model=(tr.get("early_stopping") or {}).get("metric", "eval_loss")
+        if early else None,
         logging_strategy="steps",
         logging_steps=int(tr.get("logging_steps", 10)),
         logging_first_step=True,
