@@ -30,7 +30,8 @@ def first_loss(trainer) -> float:
 def test_tf32_and_pure_bf16(tmp_path, tiny_model, tickets):
     trainer = train_briefly(tmp_path, tiny_model, tickets,
                             on_gpu(tf32=True, precision="pure_bf16"), full=True)
-    assert trainer.args.tf32 is True and torch.backends.cuda.matmul.allow_tf32
+    assert trainer.args.tf32 is True
+    assert torch.backends.cuda.matmul.fp32_precision == "tf32"  # what transformers set
     assert all(p.dtype == torch.bfloat16 for p in trainer.model.parameters())
 
 
@@ -38,8 +39,9 @@ def test_liger_kernels(tmp_path, tiny_model, tickets):
     pytest.importorskip("liger_kernel")
     plain = train_briefly(tmp_path / "a", tiny_model, tickets, on_gpu())
     liger = train_briefly(tmp_path / "b", tiny_model, tickets, on_gpu(liger_kernel=True))
-    names = {type(m).__name__ for m in liger.model.modules()}
-    assert any(n.startswith("Liger") for n in names), names
+    # Liger patches the modules' forward in place (RMSNorm, SwiGLU) and the model's loss
+    patched = {getattr(m.forward, "__module__", "") for m in liger.model.modules()}
+    assert any(name.startswith("liger_kernel") for name in patched), patched
     assert first_loss(liger) == pytest.approx(first_loss(plain), rel=2e-2)
 
 
