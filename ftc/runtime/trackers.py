@@ -36,6 +36,11 @@ def tracker_environment(lock: RunLock, run_dir: Path) -> dict[str, str]:
     if "mlflow" in trackers:
         uri = lock.get("logging.mlflow.tracking_uri") or (runs_root(lock) / "mlruns").as_uri()
         env.update({"MLFLOW_EXPERIMENT_NAME": project, "MLFLOW_TRACKING_URI": uri})
+        if uri.startswith("file:"):
+            # MLflow 3 keeps its file store only behind this switch (sqlite or a
+            # server are its recommended stores); a local file store is what a
+            # recipe without a tracking_uri asked for.
+            env["MLFLOW_ALLOW_FILE_STORE"] = "true"
     return env
 
 
@@ -47,3 +52,25 @@ def configure_trackers(lock: RunLock, run_dir: Path, args) -> None:
     """Point every tracker of the lock at this run (environment + args.run_name)."""
     os.environ.update(tracker_environment(lock, run_dir))
     args.run_name = run_name(lock, run_dir)
+
+
+def tracker_callbacks(lock: RunLock) -> list:
+    """Callbacks that keep one tracker run per ftc run (see KeepMlflowRun)."""
+    if "mlflow" not in (lock.get("logging.report_to") or []):
+        return []
+    from transformers import TrainerCallback
+
+    class KeepMlflowRun(TrainerCallback):
+        """One MLflow run for the whole ftc run. transformers' callback ends the run it
+        starts when training ends, and the final validation/test evaluation then logs
+        into a second run that MLflow starts on its own; a run ftc starts itself is left
+        open by that callback (it only ends runs it started) and ends with the process."""
+
+        def on_init_end(self, args, state, control, **kwargs):
+            import mlflow
+
+            if state.is_world_process_zero and mlflow.active_run() is None:
+                mlflow.set_experiment(os.environ["MLFLOW_EXPERIMENT_NAME"])
+                mlflow.start_run(run_name=args.run_name)
+
+    return [KeepMlflowRun()]
