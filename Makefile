@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[train,dev,provider]'
+	$(BIN)/pip install --quiet -e '.[train,dev,provider,trackers]'
 	touch $(STAMP)
 
 $(TINY)/config.json: $(STAMP)
