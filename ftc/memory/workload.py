@@ -165,7 +165,8 @@ def from_values(values: dict, notes: list[Note] | None = None) -> Workload:
     """The Workload a resolved recipe describes; MemoryInputError for unusable input."""
     notes = [] if notes is None else notes
     shape = resolve_shape(str(get_dotted(values, "model.base", "")),
-                          get_dotted(values, "model.parameters"), notes)
+                          get_dotted(values, "model.parameters"), notes,
+                          vocab=get_dotted(values, "model.vocab_size"))
     tuning = tuning_of(values)
     kind = get_dotted(values, "method.kind", "full")
     precision = get_dotted(values, "training.precision", "bf16")

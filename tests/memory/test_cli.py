@@ -62,6 +62,10 @@ def test_estimate_unknown_model_says_so_at_model_base(recipe, capsys):
     assert code == 1 and "FTC404" in err and "model.parameters" in err and ":2:" in err
     code, out, err = run(capsys, "estimate", str(recipe(text.replace(
         "max_seq_length: 2048}", "max_seq_length: 2048, parameters: 8}"))), "--gpu", "L4")
+    assert code == 1 and "FTC404" in err and "model.vocab_size" in err  # logits need it
+    code, out, err = run(capsys, "estimate", str(recipe(text.replace(
+        "max_seq_length: 2048}", "max_seq_length: 2048, parameters: 8, vocab_size: 128256}"))),
+        "--gpu", "L4")
     assert code in (0, 1) and "FTC405" in err and "peak per GPU" in out
 
 

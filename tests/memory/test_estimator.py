@@ -150,7 +150,10 @@ def test_unknown_model_error_and_parameter_count_estimate():
         from_values(lock(**{"model.base": "acme/secret-model"}))
     assert err.value.note.rule == UNKNOWN_MODEL
     notes = []
-    w = from_values(lock(**{"model.base": "acme/secret-model", "model.parameters": 8.0}), notes)
+    with pytest.raises(MemoryInputError, match="model.vocab_size"):
+        from_values(lock(**{"model.base": "acme/secret-model", "model.parameters": 8.0}))
+    w = from_values(lock(**{"model.base": "acme/secret-model", "model.parameters": 8.0,
+                            "model.vocab_size": 128256}), notes)
     e = estimate(w)
     assert notes and "model.parameters" in notes[0].message
     known = est()

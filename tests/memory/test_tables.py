@@ -105,9 +105,26 @@ def test_unknown_model_needs_a_parameter_count():
     note = err.value.note
     assert note.rule == UNKNOWN_MODEL and "model.parameters" in note.hint
     notes = []
-    shape = resolve_shape("someorg/mystery-7b", 7.0, notes)
+    shape = resolve_shape("someorg/mystery-7b", 7.0, notes, vocab=100352)
     assert shape.approximate and notes and notes[0].key == "model.parameters"
     assert abs(shape.parameters() - 7e9) / 7e9 < 0.01
+    assert shape.vocab == 100352 and "100,352" in notes[0].message
+
+
+def test_hub_ids_read_the_hugging_face_cache(tmp_path, monkeypatch):
+    """A hub id whose config.json is in the local cache gets its exact shapes, offline."""
+    config = {"model_type": "phi3", "hidden_size": 5120, "intermediate_size": 17920,
+              "num_hidden_layers": 40, "num_attention_heads": 40, "num_key_value_heads": 10,
+              "vocab_size": 100352, "tie_word_embeddings": False}
+    repo = tmp_path / "hub" / "models--someorg--phi-like"
+    snap = repo / "snapshots" / "abc123"
+    snap.mkdir(parents=True)
+    (snap / "config.json").write_text(json.dumps(config))
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text("abc123")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    shape = resolve_shape("someorg/phi-like")
+    assert shape.vocab == 100352 and shape.hidden == 5120 and not shape.approximate
 
 
 def test_approximate_shapes_track_the_count():
