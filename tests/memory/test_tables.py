@@ -149,3 +149,20 @@ def test_local_directory_without_config_says_so(tmp_path):
     with pytest.raises(MemoryInputError) as err:
         resolve_shape(str(tmp_path / "models" / "tiny"))
     assert "no config.json" in err.value.note.message
+
+
+@pytest.mark.parametrize("model,published", [
+    ("microsoft/phi-4", 14.66e9), ("Qwen/Qwen3-0.6B", 0.596e9), ("Qwen/Qwen3-8B", 8.19e9),
+    ("Qwen/Qwen3-32B", 32.76e9), ("deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B", 1.78e9),
+    ("deepseek-ai/DeepSeek-R1-Distill-Qwen-7B", 7.62e9), ("HuggingFaceTB/SmolLM2-135M", 134.5e6),
+    ("HuggingFaceTB/SmolLM2-1.7B", 1.71e9), ("deepseek-ai/DeepSeek-R1-Distill-Llama-8B", 8.03e9),
+    ("meta-llama/Llama-3.3-70B-Instruct", 70.55e9),
+    ("deepseek-ai/DeepSeek-R1-Distill-Qwen-14B", 14.77e9),
+])
+def test_families_people_fine_tune_now(model, published):
+    """Parameter counts from the table's shapes match the model cards (within 1%)."""
+    from ftc.memory.shapes import from_table
+
+    shape = from_table(model)
+    assert shape is not None, model
+    assert abs(shape.parameters() / published - 1) < 0.01, shape.parameters()
