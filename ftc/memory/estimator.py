@@ -136,6 +136,21 @@ def trainable_params(w: Workload) -> int:
     return adapter_parameters(s, w.adapter_type, w.adapter_len, w.adapter_layers)
 
 
+def saved_module_parameters(w: Workload) -> int:
+    """Parameters of the full copies that LoRA's modules_to_save trains (embeddings, head)."""
+    if not w.adapters or not w.modules_to_save:
+        return 0
+    return lora_parameters(w.shape, w.lora_r, w.lora_targets, w.modules_to_save) - \
+        lora_parameters(w.shape, w.lora_r, w.lora_targets)
+
+
+def saved_module_bytes(w: Workload) -> int:
+    """Width of a modules_to_save copy: the base dtype (fp32 after QLoRA's k-bit upcast)."""
+    if w.quantized:
+        return KBIT_UPCAST_BYTES if w.kbit_upcast else w.compute_bytes
+    return DTYPE_BYTES[w.base_dtype]
+
+
 def trainable_bytes_per_param(w: Workload) -> int:
     """Storage (and gradient) bytes of each trainable parameter."""
     if w.tuning == "full":
@@ -173,6 +188,17 @@ def model_states(w: Workload, pt: int) -> States:
     trainable = 0.0 if full else float(pt * pbytes)
     grads = float(pt * pbytes)
     optim = optimizer_state_bytes(opt, pt, pbytes, vectors)
+    saved = saved_module_parameters(w)
+    if saved:
+        # modules_to_save are copies of the original modules in their own dtype (PEFT's
+        # adapter upcast touches only the LoRA matrices): weights, grads and AdamW
+        # states at that width; the LoRA matrices keep theirs.
+        sbytes = saved_module_bytes(w)
+        lora = pt - saved
+        trainable = float(lora * pbytes + saved * sbytes)
+        grads = trainable
+        optim = optimizer_state_bytes(opt, lora, pbytes) + optimizer_state_bytes(opt, saved,
+                                                                                 sbytes)
     extras: dict[str, float] = {}
     cpu = 0.0
     largest = s.largest_layer_parameters()

@@ -79,3 +79,17 @@ def test_pure_bf16_adapters_are_2_bytes():
     lora = est(**{"training.precision": "pure_bf16"})
     assert lora.workload.adapter_bytes == 2
     assert est().workload.adapter_bytes == 4  # PEFT's fp32 adapters
+
+
+def test_modules_to_save_copies_train_in_the_base_dtype():
+    """LoRA with trainable embeddings (Qwen's "LoRA (emb)"): the embed_tokens/lm_head copies
+    are bf16 like the base (2 B weights + 2 B grads + 4 B AdamW states), the adapters fp32."""
+    plain = est(**{"model.dtype": "bf16"})
+    emb = est(**{"model.dtype": "bf16",
+                 "method.lora.modules_to_save": ["embed_tokens", "lm_head"]})
+    copies = 2 * 128256 * 4096  # Llama-3.1-8B: untied embeddings and head
+    assert emb.trainable_params - plain.trainable_params == copies
+    assert emb.part("trainable parameters") - plain.part("trainable parameters") == \
+        pytest.approx(2 * copies)
+    assert emb.part("optimizer states") - plain.part("optimizer states") == \
+        pytest.approx(4 * copies)
