@@ -93,3 +93,24 @@ def test_modules_to_save_copies_train_in_the_base_dtype():
         pytest.approx(2 * copies)
     assert emb.part("optimizer states") - plain.part("optimizer states") == \
         pytest.approx(4 * copies)
+
+
+def test_recipe_options_express_the_torchtune_ablation_rows():
+    """Oracle rows 15-22 (torchtune, Llama-3.2-3B) written as ftc recipe keys give the
+    workloads the oracle cases describe, except for what ftc has no key for: torchtune's
+    chunked CE (ftc uses TRL's fused head instead) and the optimizer step in backward."""
+    from ftc.memory.oracle import cases
+
+    by_row = {c.row: c.workload for c in cases()}
+    recipe = {"model": {"base": "meta-llama/Llama-3.2-3B", "max_seq_length": 4096},
+              "method": {"kind": "full"}, "data": {"packing": True},
+              "training": {"precision": "pure_bf16", "micro_batch_size": 2,
+                           "optimizer": "adamw_bnb_8bit", "torch_compile": True,
+                           "gradient_checkpointing": True, "activation_offloading": True},
+              "hardware": {"accelerator": "gpu", "world_size": 1, "strategy": "none"}}
+    w = from_values(recipe)
+    row = by_row[22]
+    same = ("base_dtype", "precision", "optimizer", "micro_batch", "seq_len", "packed",
+            "compiled", "gradient_checkpointing", "activation_offload")
+    assert {k: getattr(w, k) for k in same} == {k: getattr(row, k) for k in same}
+    assert row.chunked_loss and row.optimizer_in_backward  # the two without a recipe key
