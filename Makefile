@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[train,dev,export]'
+	$(BIN)/pip install --quiet -e '.[train,dev,provider,trackers,export]'
 	touch $(STAMP)
 
 # llama.cpp for the GGUF checks: built from source once per machine (pip caches the

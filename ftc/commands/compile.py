@@ -51,5 +51,6 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write(render(exc.diagnostics, args.format) + "\n")
         return EXIT_PROBLEMS
     print(f"bundle written to {out}/")
-    print(f"launch it with: ftc launch {out}   (or: bash {out}/launch.sh)")
+    by_hand = f"   (or: bash {out}/launch.sh)" if (out / "launch.sh").is_file() else ""
+    print(f"launch it with: ftc launch {out}{by_hand}")
     return EXIT_OK

@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     if result.abstract:
         sys.stderr.write(f"ftc explain: {args.recipe} is abstract (a base for extends:); "
                          "explain a recipe that extends it\n")
-    if not result.ok:
+    if not result.ok and not _only_fit_errors(result):
         return EXIT_PROBLEMS
     table = [r for r in explain(result.values, result.provenance)
              if not r["path"].startswith("ftc.")]
@@ -46,10 +46,17 @@ def run(args: argparse.Namespace) -> int:
         if not table:
             sys.stderr.write(f"ftc explain: no resolved value at '{args.key}'\n")
             return EXIT_USAGE
+    status = EXIT_OK if result.ok else EXIT_PROBLEMS
     if args.json:
         print(json.dumps(table, indent=2))
-        return EXIT_OK
+        return status
     width = max(len(r["path"]) for r in table)
     for r in table:
         print(f"{r['path']:<{width}}  {scalar(r['value'])}  [{r['source']}]")
-    return EXIT_OK
+    return status
+
+
+def _only_fit_errors(result) -> bool:
+    """Every error is the memory fit's (FTC4xx): the values that explain it are complete."""
+    errors = [d for d in result.diagnostics if d.is_error]
+    return bool(result.values) and all(d.rule.startswith("FTC4") for d in errors)

@@ -2,7 +2,9 @@
 
 launch.sh is exactly what a cluster user runs by hand (accelerate launch);
 this only streams its output, tells the runtime where to report its run
-directory, and prints summary.json at the end.
+directory, and prints summary.json at the end.  A provider bundle (job.json,
+backend.kind openai/azure-openai) has no launch.sh: ftc.providers.launch
+uploads its files, creates the job through the openai SDK and follows it.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ EPILOG = """examples:
   ftc launch build/quickstart                 # train; outputs under the recipe's output_dir
   ftc launch build/quickstart --resume        # continue from the newest checkpoint
   ftc launch build/quickstart --resume runs/quickstart/run-20250101-120000/checkpoint-50
+  ftc launch build/support-openai             # provider bundle: upload, create the job, follow it
+  ftc launch build/support-openai --resume    # reattach to that job (no second job)
 
 On a cluster, run the bundle's launch.sh (or sbatch slurm.sbatch) instead; the
 runtime writes the same run directory either way."""
@@ -37,21 +41,46 @@ def register(p: argparse.ArgumentParser) -> None:
 def add_resume_argument(p: argparse.ArgumentParser) -> None:
     p.add_argument("--resume", nargs="?", const="", default=None, metavar="CKPT",
                    help="continue from the last checkpoint, or from CKPT (a checkpoint-N "
-                        "directory or a run directory)")
+                        "directory or a run directory); provider backends: reattach to the "
+                        "job of the last run (or of run directory CKPT)")
+    p.add_argument("--poll-interval", type=_seconds, default=10.0, metavar="SECONDS",
+                   help="provider backends: seconds between status polls (default 10)")
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 3600:
+        raise argparse.ArgumentTypeError(f"expected seconds in (0, 3600], got {text!r}")
+    return value
+
+
+def is_provider_bundle(bundle: Path) -> bool:
+    return (bundle / "job.json").is_file() and (bundle / "recipe.lock.yaml").is_file()
 
 
 def run(args: argparse.Namespace) -> int:
     bundle = args.bundle.parent if args.bundle.name == "launch.sh" else args.bundle
     missing = [n for n in ("launch.sh", "recipe.lock.yaml") if not (bundle / n).is_file()]
-    if missing:
+    if missing and not is_provider_bundle(bundle):
         sys.stderr.write(f"{bundle}:1:1: error: FTC511 not a bundle (no {missing[0]})\n"
                          "  hint: make one with `ftc compile RECIPE` (or use `ftc run RECIPE`)\n")
         return EXIT_USAGE
-    return launch_bundle(bundle, args.resume)
+    return launch_bundle(bundle, args.resume, args.poll_interval)
 
 
-def launch_bundle(bundle: Path, resume: str | None = None) -> int:
-    """Run bundle/launch.sh with output streamed; print the summary when it trained."""
+def launch_bundle(bundle: Path, resume: str | None = None, poll_interval: float = 10.0) -> int:
+    """Run bundle/launch.sh with output streamed; print the summary when it trained.
+
+    A provider bundle (job.json) goes to ftc.providers.launch instead: the job
+    runs at the provider, followed from here.
+    """
+    if is_provider_bundle(bundle):
+        from ftc.providers.launch import launch_provider_bundle
+
+        return launch_provider_bundle(bundle, resume, poll_interval)
     extra: list[str] = []
     if resume is not None:
         # launch.sh runs from the bundle directory: make the checkpoint path absolute

@@ -32,8 +32,12 @@ def register(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.list_rules:
+        from ftc.providers.data_rules import RULES as PROVIDER_DATA_RULES
+
         for r in LINT_RULES.values():
             print(f"{r.id}  {r.severity:<7}  {r.title}")
+        for rule_id, (severity, title) in PROVIDER_DATA_RULES.items():
+            print(f"{rule_id}  {severity:<7}  provider data: {title}")
         return EXIT_OK
     if not args.recipes:
         sys.stderr.write("ftc lint: error: give at least one recipe file\n")

@@ -203,6 +203,14 @@ def write_recipe(args: argparse.Namespace, user: dict, approach: str, why: list[
                 _set(user, path, value)
             Path(tmp).write_text(render_recipe(user, {}, {}, []), encoding="utf-8")
             result = compile_recipe(tmp)
+        if _tight(result):  # fits only on the low side: take recommend's settings
+            roomy = compile_recipe(tmp, [f"{k}={str(v).lower()}" for k, v in ROOMY.items()])
+            if roomy.ok and not _tight(roomy):
+                fitted = {**fitted, **ROOMY}
+                for path, value in ROOMY.items():
+                    _set(user, path, value)
+                Path(tmp).write_text(render_recipe(user, {}, {}, []), encoding="utf-8")
+                result = compile_recipe(tmp)
         if not result.ok or result.resolved is None:
             sys.stderr.write(render(result.diagnostics, "text").replace(str(tmp), str(out))
                              + "\nftc new: the recipe would not compile; nothing written\n")
@@ -228,6 +236,16 @@ def write_recipe(args: argparse.Namespace, user: dict, approach: str, why: list[
     print(f"wrote {out} ({approach} of {args.base_model})")
     print(f"next: ftc lint {out}   then: ftc compile {out}")
     return EXIT_OK
+
+
+# What `ftc recommend` checks an approach with (ftc.memory.recommend.approach_values).
+ROOMY = {"training.micro_batch_size": 1, "training.gradient_checkpointing": True}
+
+
+def _tight(result) -> bool:
+    from ftc.memory.errors import TIGHT_FIT
+
+    return any(d.rule == TIGHT_FIT for d in result.diagnostics)
 
 
 def _temp_beside(out: Path, text: str) -> str:

@@ -9,11 +9,12 @@ from ftc.commands.common_args import add_recipe_overrides
 from ftc.diagnostics import EXIT_PROBLEMS, EXIT_USAGE, FtcError, render
 
 NAME = "run"
-HELP = "compile a recipe and train it here (ftc compile + ftc launch)"
+HELP = "compile a recipe and train it (ftc compile + ftc launch): here, or as a provider job"
 EPILOG = """examples:
   ftc run recipes/quickstart.yaml                       # tiny model on CPU, about a minute
   ftc run recipes/quickstart.yaml --set training.max_steps=50 --set method.lora.r=16
   ftc run recipe.yaml -o /scratch/bundles/job42 --resume
+  ftc run recipes/openai-gpt-4.1-mini-sft.yaml          # a provider job (needs OPENAI_API_KEY)
 
 The bundle goes to build/<name>/ (or -o DIR); runs go to the recipe's
 output_dir/<name>/run-*/ with metrics.jsonl, tensorboard/ and summary.json."""
@@ -46,4 +47,4 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write(render(exc.diagnostics, "text") + "\n")
         return EXIT_PROBLEMS
     print(f"ftc run: bundle written to {bundle}/; launching", flush=True)
-    return launch_bundle(bundle, args.resume)
+    return launch_bundle(bundle, args.resume, args.poll_interval)

@@ -13,12 +13,27 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ftc.compiler.loader import display_path
-from ftc.compiler.resolve import TUNED_KINDS, Resolved, lr_key, peft_kind
+from ftc.compiler.resolve import (
+    FUSED_HEAD_KINDS,
+    MIN_LR_SCHEDULERS,
+    TUNED_KINDS,
+    USES_BETAS,
+    USES_EPSILON,
+    Resolved,
+    lr_key,
+    optimizer_family,
+    peft_kind,
+)
 from ftc.diagnostics import ERROR, WARNING, Diagnostic
 from ftc.tables import hyperparameters
 
 # (path the problem is reported at, message, hint)
 Finding = tuple[str, str, str | None]
+
+
+LOCAL = ("local",)
+PROVIDERS = ("openai", "azure-openai")
+ANY_BACKEND = LOCAL + PROVIDERS
 
 
 @dataclass(frozen=True)
@@ -27,15 +42,16 @@ class Rule:
     severity: str
     title: str
     check: Callable[[Resolved, dict], Iterator[Finding]]
+    backends: tuple[str, ...] = LOCAL  # backend.kind values the rule applies to
 
 
 REGISTRY: dict[str, Rule] = {}
 
 
-def rule(rule_id: str, severity: str, title: str):
+def rule(rule_id: str, severity: str, title: str, backends: tuple[str, ...] = LOCAL):
     def register(fn: Callable[[Resolved, dict], Iterator[Finding]]):
         assert rule_id not in REGISTRY, rule_id
-        REGISTRY[rule_id] = Rule(rule_id, severity, title, fn)
+        REGISTRY[rule_id] = Rule(rule_id, severity, title, fn, backends)
         return fn
     return register
 
@@ -44,9 +60,10 @@ def run_rules(r: Resolved, ignore: set[str] = frozenset()) -> list[Diagnostic]:
     """Every rule's findings as diagnostics, minus the ignored rule ids."""
     ignored = set(ignore) | set(r.get("lint.ignore") or [])
     table = hyperparameters()
+    backend = r.get("backend.kind", "local")
     out = []
     for item in REGISTRY.values():
-        if item.id in ignored:
+        if item.id in ignored or backend not in item.backends:
             continue
         for path, message, hint in item.check(r, table):
             pos = r.where(path)
@@ -56,8 +73,11 @@ def run_rules(r: Resolved, ignore: set[str] = frozenset()) -> list[Diagnostic]:
 
 
 def _user_set(r: Resolved, path: str) -> bool:
-    src = r.source(path)
-    return not src.startswith(("table:", "rule:"))
+    return r.user_set(path)
+
+
+def backend_is_provider(r: Resolved) -> bool:
+    return r.get("backend.kind", "local") in PROVIDERS
 
 
 def _fmt(x: float) -> str:
@@ -79,11 +99,12 @@ def lr_range(r: Resolved, t: dict) -> Iterator[Finding]:
                f"the table default is {_fmt(entry['default'])}")
 
 
-@rule("FTC102", WARNING, "more than 5 epochs tends to overfit")
+@rule("FTC102", WARNING, "more than 5 epochs tends to overfit", ANY_BACKEND)
 def epochs_high(r: Resolved, t: dict) -> Iterator[Finding]:
-    epochs, hi = r.get("training.epochs"), t["training"]["epochs"]["range"][1]
-    if epochs is not None and epochs > hi and not r.has("training.max_steps"):
-        yield ("training.epochs", f"{_fmt(epochs)} epochs is above {hi}: the model is likely "
+    path = "backend.hyperparameters.epochs" if backend_is_provider(r) else "training.epochs"
+    epochs, hi = r.get(path), t["training"]["epochs"]["range"][1]
+    if isinstance(epochs, (int, float)) and epochs > hi and not r.has("training.max_steps"):
+        yield (path, f"{_fmt(epochs)} epochs is above {hi}: the model is likely "
                "to memorise the training set", "use 2-5 epochs and watch validation loss")
 
 
@@ -110,7 +131,7 @@ def warmup_range(r: Resolved, t: dict) -> Iterator[Finding]:
         yield ("training.warmup_ratio", f"warmup ratio {_fmt(w)} is outside {lo}..{hi}", None)
 
 
-@rule("FTC106", WARNING, "no validation data and no split")
+@rule("FTC106", WARNING, "no validation data and no split", ANY_BACKEND)
 def no_validation(r: Resolved, t: dict) -> Iterator[Finding]:
     has_files = bool(r.get("data.validation"))
     split = r.get("data.split.validation")
@@ -240,7 +261,7 @@ def required_method_settings(r: Resolved, t: dict) -> Iterator[Finding]:
                "train one with a method.kind reward recipe")
 
 
-@rule("FTC118", ERROR, "the data format does not suit the method")
+@rule("FTC118", ERROR, "the data format does not suit the method", ANY_BACKEND)
 def format_for_method(r: Resolved, t: dict) -> Iterator[Finding]:
     kind, fmt = r.get("method.kind"), r.get("data.format")
     if fmt in (None, "auto"):
@@ -253,7 +274,7 @@ def format_for_method(r: Resolved, t: dict) -> Iterator[Finding]:
                "pairs", "use method.kind dpo or reward, or messages/completion data")
 
 
-@rule("FTC119", ERROR, "split fractions must sum to 1")
+@rule("FTC119", ERROR, "split fractions must sum to 1", ANY_BACKEND)
 def split_sum(r: Resolved, t: dict) -> Iterator[Finding]:
     split = r.get("data.split")
     if isinstance(split, dict):
@@ -307,10 +328,13 @@ def cpu_strategy(r: Resolved, t: dict) -> Iterator[Finding]:
                "GPUs; on CPU use ddp or zero2", None)
 
 
+PRE_AMPERE = ("T4", "V100", "P100")  # GPUs without bf16 or TF32 (compute capability < 8.0)
+
+
 @rule("FTC125", WARNING, "bf16 requested for a GPU generation without bf16")
 def bf16_old_gpu(r: Resolved, t: dict) -> Iterator[Finding]:
     gpu = (r.get("hardware.gpu") or "").upper()
-    if r.get("training.precision") == "bf16" and gpu.startswith(("T4", "V100", "P100")):
+    if r.get("training.precision") in ("bf16", "pure_bf16") and gpu.startswith(PRE_AMPERE):
         yield ("training.precision", f"{r.get('hardware.gpu')} has no bf16 support",
                "use precision fp16")
 
@@ -329,21 +353,132 @@ def method_warnings(r: Resolved, t: dict) -> Iterator[Finding]:
     yield from advise(r)
 
 
-@rule("FTC140", ERROR, "export asks for a merged model the method cannot make")
+# ------------------------------------------------------------- training options (issue 13)
+
+
+@rule("FTC150", ERROR, "warmup given both as steps and as a ratio")
+def warmup_twice(r: Resolved, t: dict) -> Iterator[Finding]:
+    if r.has("training.warmup_steps") and _user_set(r, "training.warmup_ratio"):
+        yield ("training.warmup_steps", "warmup_steps and warmup_ratio are both set; a schedule "
+               "has one warmup", "keep one of them")
+
+
+@rule("FTC151", ERROR, "min_lr_ratio with a schedule that has no floor")
+def min_lr_unused(r: Resolved, t: dict) -> Iterator[Finding]:
+    scheduler = r.get("training.scheduler")
+    if _user_set(r, "training.min_lr_ratio") and scheduler not in MIN_LR_SCHEDULERS:
+        yield ("training.min_lr_ratio", f"min_lr_ratio does nothing with scheduler {scheduler}",
+               "use scheduler cosine_with_min_lr (or cosine, which then becomes it) or polynomial")
+    if scheduler == "polynomial" and r.get("training.min_lr_ratio") == 1:
+        yield ("training.min_lr_ratio", "a polynomial schedule must decay: min_lr_ratio 1 keeps "
+               "the rate at its peak", "use scheduler constant_with_warmup")
+
+
+@rule("FTC152", WARNING, "optimizer settings the optimizer does not read")
+def optimizer_settings_unused(r: Resolved, t: dict) -> Iterator[Finding]:
+    name = r.get("training.optimizer", "")
+    family = optimizer_family(name)
+    for key, users in (("betas", USES_BETAS), ("epsilon", USES_EPSILON)):
+        if _user_set(r, f"training.{key}") and family not in users:
+            yield (f"training.{key}", f"{name} does not read training.{key}; it is ignored",
+                   f"remove training.{key}, or choose an optimizer that uses it")
+
+
+@rule("FTC153", ERROR, "an option that needs a GPU in a CPU bundle")
+def gpu_only_on_cpu(r: Resolved, t: dict) -> Iterator[Finding]:
+    if r.get("hardware.accelerator") != "cpu":
+        return
+    for path, need in t["gpu_only_options"].items():
+        if r.get(path) == need["value"]:
+            yield (path, f"{path}: {need['why']}, and hardware.accelerator is cpu",
+                   f"remove {path}, or train on a GPU")
+
+
+@rule("FTC154", ERROR, "pure bf16 with DeepSpeed ZeRO")
+def pure_bf16_zero(r: Resolved, t: dict) -> Iterator[Finding]:
+    if r.get("training.precision") != "pure_bf16":
+        return
+    if r.get("hardware.strategy") in ("zero1", "zero2", "zero3"):
+        yield ("training.precision", "DeepSpeed ZeRO keeps an fp32 master copy inside its "
+               "optimizer, so pure_bf16 would not be pure", "use precision bf16 with ZeRO, or "
+               "strategy ddp/fsdp/none for pure bf16")
+    if r.get("model.dtype") not in (None, "bf16"):
+        yield ("model.dtype", f"pure_bf16 trains bf16 weights, but model.dtype is "
+               f"{r.get('model.dtype')}", "remove model.dtype (it follows the precision)")
+
+
+@rule("FTC155", ERROR, "TF32 on a GPU older than Ampere")
+def tf32_old_gpu(r: Resolved, t: dict) -> Iterator[Finding]:
+    gpu = (r.get("hardware.gpu") or "").upper()
+    if r.get("training.tf32") and gpu.startswith(PRE_AMPERE):
+        yield ("training.tf32", f"{r.get('hardware.gpu')} has no TF32 (it came with Ampere)",
+               "remove training.tf32")
+
+
+@rule("FTC156", ERROR, "two fused losses at once")
+def two_loss_kernels(r: Resolved, t: dict) -> Iterator[Finding]:
+    if r.get("training.liger_kernel") and r.get("training.loss_kernel") == "cut_cross_entropy":
+        yield ("training.loss_kernel", "Liger's fused linear cross-entropy and Cut Cross Entropy "
+               "both replace the loss; only one can", "keep liger_kernel or cut_cross_entropy")
+
+
+@rule("FTC157", WARNING, "tracker settings for a tracker that is not in report_to")
+def tracker_unused(r: Resolved, t: dict) -> Iterator[Finding]:
+    trackers = set(r.get("logging.report_to") or [])
+    for tracker in ("wandb", "mlflow"):
+        if r.has(f"logging.{tracker}") and tracker not in trackers:
+            yield (f"logging.{tracker}", f"logging.{tracker} is set, but {tracker} is not in "
+                   "logging.report_to, so nothing reads it", f"add {tracker} to report_to")
+    if _user_set(r, "logging.project") and not trackers & {"wandb", "mlflow"}:
+        yield ("logging.project", "logging.project names a wandb project or mlflow experiment, "
+               "but report_to has neither", None)
+    if "none" in trackers and len(trackers) > 1:
+        yield ("logging.report_to", "report_to lists none together with trackers", None)
+
+
+@rule("FTC158", ERROR, "an option the method's trainer does not have")
+def option_for_method(r: Resolved, t: dict) -> Iterator[Finding]:
+    kind = r.get("method.kind")
+    if _user_set(r, "training.loss_kernel") and kind not in FUSED_HEAD_KINDS:
+        yield ("training.loss_kernel", f"{kind} computes its loss from the full logits "
+               "(distillation) or a score head (reward): the loss kernel does not apply", None)
+    if r.get("training.activation_offloading") and kind not in ("full", "lora", "qlora"):
+        yield ("training.activation_offloading", "activation offloading is a TRL SFT option; "
+               f"{kind} trains with another trainer", None)
+
+
+@rule("FTC140", ERROR, "the provider cannot run this recipe", PROVIDERS)
+def provider_errors(r: Resolved, t: dict) -> Iterator[Finding]:
+    from ftc.providers.lint import check
+
+    yield from check(r)
+
+
+@rule("FTC141", WARNING, "a setting that means nothing for the provider (ignored)", PROVIDERS)
+def provider_warnings(r: Resolved, t: dict) -> Iterator[Finding]:
+    from ftc.providers.lint import advise
+
+    yield from advise(r)
+
+
+# ------------------------------------------------------------- export (issue 15)
+
+
+@rule("FTC160", ERROR, "export asks for a merged model the method cannot make")
 def export_merge_blocked(r: Resolved, t: dict) -> Iterator[Finding]:
     from ftc.compiler.export_lint import merge_blockers
 
     yield from merge_blockers(r)
 
 
-@rule("FTC141", WARNING, "export merges a run that has no adapter")
+@rule("FTC161", WARNING, "export merges a run that has no adapter")
 def export_needless_merge(r: Resolved, t: dict) -> Iterator[Finding]:
     from ftc.compiler.export_lint import needless_merge
 
     yield from needless_merge(r)
 
 
-@rule("FTC142", ERROR, "GGUF export of an architecture ftc cannot write")
+@rule("FTC162", ERROR, "GGUF export of an architecture ftc cannot write")
 def export_gguf_architecture(r: Resolved, t: dict) -> Iterator[Finding]:
     from ftc.compiler.export_lint import gguf_architecture
 

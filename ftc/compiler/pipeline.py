@@ -1,4 +1,5 @@
-"""The compile pipeline: load -> overrides -> validate -> resolve -> lint -> fit -> emit.
+"""The compile pipeline: load -> overrides -> secrets -> validate -> resolve -> lint ->
+fit (local) or data rules (provider backends) -> emit.
 
 Each stage is its own module; this one only runs them in order and stops at
 the first stage that found errors (later stages assume a valid tree).
@@ -14,9 +15,12 @@ from pathlib import Path
 
 from ftc.compiler.lint_rules import run_rules
 from ftc.compiler.loader import SOURCE_SET, apply_override, load_recipe_tree, parse_override
+from ftc.compiler.resolve import RULES as LOCAL_RULES
 from ftc.compiler.resolve import Resolved, resolve
 from ftc.compiler.validate import is_abstract, known_keys, subschema, validate_tree
 from ftc.diagnostics import ERROR, Diagnostic, FtcError
+from ftc.providers import is_provider
+from ftc.secrets import redact_diagnostics, scan_tree
 
 
 @dataclass
@@ -55,14 +59,26 @@ def compile_recipe(recipe_path: str | Path, overrides: Sequence[str] = (),
         result.diagnostics = exc.diagnostics
         result.usage_error = any(d.path == SOURCE_SET for d in exc.diagnostics)
         return result
-    result.diagnostics = validate_tree(tree)
+    secrets, found = scan_tree(tree)
+    result.diagnostics = secrets + redact_diagnostics(validate_tree(tree), found)
     if result.diagnostics or is_abstract(tree):
         result.abstract = is_abstract(tree)
         return result
-    result.resolved = resolve(tree)
+    result.resolved = resolve(tree, rules_for)
     result.diagnostics = run_rules(result.resolved, set(ignore))
-    result.diagnostics += fit_diagnostics(result.resolved)
+    result.diagnostics += backend_diagnostics(result.resolved, set(ignore))
     return result
+
+
+def rules_for(r: Resolved) -> list:
+    """The local resolve rules, or a provider backend's own (ftc.providers.resolve)."""
+    from ftc.providers import PROVIDER_KINDS
+
+    if r.get("backend.kind") in PROVIDER_KINDS:
+        from ftc.providers.resolve import PROVIDER_RULES
+
+        return PROVIDER_RULES
+    return LOCAL_RULES
 
 
 def _check_override_path(parts: list[str], index: int) -> None:
@@ -72,6 +88,15 @@ def _check_override_path(parts: list[str], index: int) -> None:
         hint = f"did you mean '{'.'.join(parts[:-1] + match)}'?" if match else None
         raise FtcError([Diagnostic(SOURCE_SET, index, 1, ERROR, "FTC008",
                                    f"--set: unknown key path '{'.'.join(parts)}'", hint)])
+
+
+def backend_diagnostics(r: Resolved, ignore: set[str]) -> list[Diagnostic]:
+    """Local: the memory-fit check.  Provider: the provider's rules over the data files."""
+    if is_provider(r.values):
+        from ftc.providers.data import data_diagnostics
+
+        return data_diagnostics(r, ignore | set(r.get("lint.ignore") or []))
+    return fit_diagnostics(r)
 
 
 def fit_diagnostics(r: Resolved) -> list[Diagnostic]:
@@ -89,7 +114,12 @@ def default_bundle_dir(compiled: Compiled) -> Path:
 
 def write_bundle(compiled: Compiled, out_dir: str | Path | None = None) -> Path:
     """Write the bundle for an ok compile; raises FtcError if it cannot be written."""
-    from ftc.compiler.emit.bundle import bundle_files, write_bundle_files
+    from ftc.compiler.emit.bundle import write_bundle_files
+
+    if is_provider(compiled.values):
+        from ftc.providers.bundle import bundle_files
+    else:
+        from ftc.compiler.emit.bundle import bundle_files
 
     assert compiled.ok, "write_bundle needs a compile without errors"
     target = Path(out_dir) if out_dir is not None else default_bundle_dir(compiled)

@@ -9,6 +9,7 @@ Each rule is a small function; each value set records its source:
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -82,15 +83,23 @@ class Resolved:
     def source(self, path: str) -> str:
         return self.provenance.get(path, "")
 
+    def user_set(self, path: str) -> bool:
+        """Whether the recipe (or extends/--set) gave this value, not a table or rule."""
+        return self.has(path) and not self.source(path).startswith(("table:", "rule:"))
+
 
 _MISSING = object()
 
 
-def resolve(tree: Node) -> Resolved:
-    """Resolve a schema-valid merged tree into a complete recipe."""
+def resolve(tree: Node, rules_for: Callable[[Resolved], list] | None = None) -> Resolved:
+    """Resolve a schema-valid merged tree into a complete recipe.
+
+    rules_for picks the rules from the user's values (a provider backend has its
+    own, ftc.providers.resolve); by default the local rules below.
+    """
     r = Resolved(recipe_pos=Pos(tree.pos.path, 1, 1), recipe_dir=tree.base_dir)
     _collect(tree, [], r)
-    for rule in RULES:
+    for rule in (rules_for or (lambda _: RULES))(r):
         rule(r, hyperparameters())
     r.values["ftc"] = {"version": __version__, "schema_version": SCHEMA_VERSION}
     r.provenance["ftc.version"] = r.provenance["ftc.schema_version"] = "ftc"
@@ -204,12 +213,52 @@ def rule_training(r: Resolved, t: dict) -> None:
     if peft_kind(r) == "qlora":
         r.default("training.gradient_checkpointing", _t(t, "qlora", "gradient_checkpointing"),
                   "table:qlora")
-    for name in ("epochs", "batch_size", "warmup_ratio", "scheduler", "weight_decay",
+    for name in ("epochs", "batch_size", "scheduler", "weight_decay",
                  "max_grad_norm", "optimizer", "gradient_checkpointing", "seed", "logging_steps"):
         r.default(f"training.{name}", _t(t, "training", name), "table:training")
     for group in ("eval", "save", "early_stopping"):
         for name, value in t["training"][group].items():
             r.default(f"training.{group}.{name}", value, "table:training")
+    _training_options(r, t)
+
+
+# Optimizers whose update reads betas / epsilon (transformers' TrainingArguments
+# passes adam_beta1/2 to the Adam and Lion families, adam_epsilon to Adam only).
+USES_BETAS = ("adamw", "paged_adamw", "lion", "paged_lion")
+USES_EPSILON = ("adamw", "paged_adamw")
+# TRL's fused LM head (per-token log-probs in tiles) serves these kinds; the KD
+# loss (distill) needs the full logits and a reward model has no LM head.
+FUSED_HEAD_KINDS = ("full", "lora", "qlora", "prefix", "adapter", "dpo", "rlhf")
+MIN_LR_SCHEDULERS = ("cosine_with_min_lr", "polynomial")
+
+
+def optimizer_family(name: str) -> str:
+    """adamw_8bit -> adamw, paged_lion_32bit -> paged_lion: what the update rule reads."""
+    for family in ("paged_adamw", "paged_lion", "adamw", "lion"):
+        if name.startswith(family):
+            return family
+    return name
+
+
+def _training_options(r: Resolved, t: dict) -> None:
+    """Optimizer aliases and settings, warmup, schedule floor, loss kernel (issue 13)."""
+    name = r.get("training.optimizer")
+    canonical = t["optimizer_aliases"].get(name)
+    if canonical:
+        r.set("training.optimizer", canonical, f"{r.source('training.optimizer')} (alias {name})")
+    family = optimizer_family(r.get("training.optimizer"))
+    if family in USES_BETAS:
+        r.default("training.betas", _t(t, "training", "betas"), "table:training")
+    if family in USES_EPSILON:
+        r.default("training.epsilon", _t(t, "training", "epsilon"), "table:training")
+    if not r.has("training.warmup_steps"):
+        r.default("training.warmup_ratio", _t(t, "training", "warmup_ratio"), "table:training")
+    if r.get("training.scheduler") == "cosine" and r.has("training.min_lr_ratio"):
+        r.set("training.scheduler", "cosine_with_min_lr", "rule:min-lr-ratio")
+    if r.get("training.scheduler") == "cosine_with_min_lr":
+        r.default("training.min_lr_ratio", _t(t, "training", "min_lr_ratio"), "table:training")
+    if r.get("method.kind") in FUSED_HEAD_KINDS:
+        r.default("training.loss_kernel", _t(t, "training", "loss_kernel"), "table:training")
 
 
 def rule_hardware(r: Resolved, t: dict) -> None:
@@ -241,7 +290,9 @@ def rule_precision(r: Resolved, t: dict) -> None:
         value = "bf16" if r.get("hardware.accelerator") == "gpu" else "fp32"
         r.set("training.precision", value, "rule:precision-auto")
     if r.get("model.dtype", "auto") == "auto":
-        r.set("model.dtype", r.get("training.precision"), "rule:dtype-follows-precision")
+        precision = r.get("training.precision")
+        dtype = "bf16" if precision == "pure_bf16" else precision
+        r.set("model.dtype", dtype, "rule:dtype-follows-precision")
 
 
 def rule_batch_split(r: Resolved, t: dict) -> None:
@@ -317,6 +368,19 @@ def rule_export_logging(r: Resolved, t: dict) -> None:
     for key in ("merge_adapters", "formats", "gguf_quantization", "model_card"):
         r.default(f"export.{key}", _t(t, "export", key), "table:export")
     r.default("logging.report_to", _t(t, "logging", "report_to"), "table:logging")
+    _trackers(r)
+
+
+def _trackers(r: Resolved) -> None:
+    """wandb/mlflow: the project defaults to the recipe name; a file: store is made absolute."""
+    trackers = set(r.get("logging.report_to") or [])
+    if trackers & {"wandb", "mlflow"} and r.has("name"):
+        r.default("logging.project", r.get("name"), "rule:project-from-name")
+    uri = r.get("logging.mlflow.tracking_uri")
+    if isinstance(uri, str) and uri.startswith("file:") and not uri.startswith("file:/"):
+        base = r.base_dirs.get("logging.mlflow.tracking_uri", r.recipe_dir or Path.cwd())
+        r.set("logging.mlflow.tracking_uri", "file:" + _abs(base, uri[len("file:"):]),
+              r.source("logging.mlflow.tracking_uri"))
 
 
 def rule_paths(r: Resolved, t: dict) -> None:

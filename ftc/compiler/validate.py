@@ -89,7 +89,7 @@ def _diagnose(error, tree: Node) -> list[Diagnostic]:
         return [_diag(node.pos, "FTC012", f"{name} must be one of: "
                       f"{', '.join(map(_show, allowed))} (got {_show(error.instance)})", hint)]
     if kind in ("type", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
-                "minLength", "maxLength", "minItems", "uniqueItems"):
+                "minLength", "maxLength", "minItems", "maxItems", "uniqueItems"):
         rule = "FTC011" if kind == "type" else "FTC014"
         return [_diag(node.pos, rule, f"{name} must be {expectation(error.schema)} "
                       f"(got {_show(error.instance)})")]
@@ -154,14 +154,25 @@ def expectation(schema: dict) -> str:
         bounds.append("non-empty")
     if "array" in types:
         items = schema.get("items", {})
-        if schema.get("minItems"):
+        if schema.get("minItems") and schema.get("minItems") == schema.get("maxItems"):
+            words = f"a list of {schema['minItems']}"
+        elif schema.get("minItems"):
             words = "a non-empty list"
         if items:
-            words += " of " + expectation(items).removeprefix("a ").removeprefix("an ") + "s" \
-                if "enum" not in items else " of " + expectation(items)
+            words += _of_items(items).removeprefix(" of" if words[-1].isdigit() else "")
         if schema.get("uniqueItems"):
             bounds.append("without repeats")
     return words + (" " + " and ".join(bounds) if bounds else "")
+
+
+def _of_items(items: dict) -> str:
+    """' of numbers (each >= 0 and < 1)': the item noun in the plural, its bounds apart."""
+    if "enum" in items:
+        return " of " + expectation(items)
+    noun = expectation({k: v for k, v in items.items() if k in ("type", "items")})
+    bounds = expectation(items)[len(noun):]
+    plural = noun.removeprefix("a ").removeprefix("an ") + "s"
+    return f" of {plural}" + (f" (each{bounds})" if bounds else "")
 
 
 def _show(value: Any) -> str:

@@ -50,5 +50,11 @@ def problem(
     rule: str, path: str, line: int, message: str, *, col: int = 1, hint: str | None = None
 ) -> Diagnostic:
     """A Diagnostic for one of the rules above, with the rule's severity."""
-    severity, _title = RULES[rule]
+    return problem_in(RULES, rule, path, line, message, col=col, hint=hint)
+
+
+def problem_in(table: dict[str, tuple[str, str]], rule: str, path: str, line: int,
+               message: str, *, col: int = 1, hint: str | None = None) -> Diagnostic:
+    """A Diagnostic for `rule` of an id table like RULES (also ftc.providers.data_rules)."""
+    severity, _title = table[rule]
     return Diagnostic(path, max(line, 1), max(col, 1), severity, rule, message, hint)

@@ -59,7 +59,9 @@ def _train(lock: RunLock, resume: str | None, resume_requested: bool) -> dict | 
     apply_data_facts(args, splits.format, has_validation=bool(splits.validation))
     args.output_dir = str(run_dir)
     args.eval_on_start = checkpoint is None and args.eval_strategy != "no"
-    os.environ["TENSORBOARD_LOGGING_DIR"] = str(run_dir / "tensorboard")
+    from ftc.runtime.trackers import configure_trackers, tracker_callbacks
+
+    configure_trackers(lock, run_dir, args)
 
     recorder = make_recorder(run_dir)
     if checkpoint is not None and state.is_main_process:
@@ -68,7 +70,7 @@ def _train(lock: RunLock, resume: str | None, resume_requested: bool) -> dict | 
         truncate_metrics(run_dir, checkpoint_step(checkpoint))
     from ftc.runtime.methods.run import build_job, train_job
 
-    job = build_job(lock, tokenizer, splits, args, [recorder])
+    job = build_job(lock, tokenizer, splits, args, [recorder, *tracker_callbacks(lock)])
     result = train_job(job, run_dir, str(checkpoint) if checkpoint else None)
     _record_rank(run_dir, state, args, result.steps)
     if not state.is_main_process:

@@ -39,12 +39,33 @@ CASES = [
     ("FTC126", ["method.kind=rlhf", "method.rlhf={reward_model: org/rm, num_generations: 3}"]),
     ("FTC127", ["method.kind=adapter", "method.adapter={type: ia3, adapter_len: 4}",
                 "training.learning_rate=5e-3"]),
-    ("FTC140", ["method.kind=prefix", "export.formats=[gguf]"]),
-    ("FTC141", ["method.kind=full", "training.learning_rate=2e-5",
+    ("FTC150", ["training.warmup_steps=10", "training.warmup_ratio=0.05"]),
+    ("FTC151", ["training.scheduler=linear", "training.min_lr_ratio=0.1"]),
+    ("FTC151", ["training.scheduler=polynomial", "training.min_lr_ratio=1"]),
+    ("FTC152", ["training.optimizer=sgd", "training.betas=[0.8, 0.99]"]),
+    ("FTC152", ["training.optimizer=lion_32bit", "training.epsilon=1e-6"]),
+    ("FTC153", ["hardware.accelerator=cpu", "training.liger_kernel=true"]),
+    ("FTC153", ["hardware.accelerator=cpu", "training.tf32=true"]),
+    ("FTC153", ["hardware.accelerator=cpu", "training.activation_offloading=true"]),
+    ("FTC153", ["hardware.accelerator=cpu", "training.loss_kernel=cut_cross_entropy"]),
+    ("FTC154", ["method.kind=full", "hardware.gpus=2", "hardware.strategy=zero2",
+                "training.precision=pure_bf16", "training.learning_rate=2e-5"]),
+    ("FTC154", ["training.precision=pure_bf16", "model.dtype=fp32"]),
+    ("FTC155", ["hardware.gpu=V100", "training.tf32=true", "training.precision=fp16"]),
+    ("FTC156", ["training.liger_kernel=true", "training.loss_kernel=cut_cross_entropy"]),
+    ("FTC157", ["logging.wandb={mode: offline}"]),
+    ("FTC157", ["logging.project=support"]),
+    ("FTC158", ["method.kind=reward", "data.format=preference", "training.loss_kernel=chunked"]),
+    ("FTC158", ["method.kind=dpo", "data.format=preference",
+                "training.activation_offloading=true"]),
+    ("FTC140", ["backend.kind=openai"]),  # models/tiny-llama is no OpenAI model
+    ("FTC141", ["backend.kind=openai", "model.base=gpt-4.1-mini"]),  # method.lora.r ignored
+    ("FTC160", ["method.kind=prefix", "export.formats=[gguf]"]),
+    ("FTC161", ["method.kind=full", "training.learning_rate=2e-5",
                 "export.merge_adapters=true"]),
 ]
 # rules whose case needs files beyond a recipe: tested where those files are made
-COVERED_ELSEWHERE = {"FTC142"}  # tests/export/test_lint.py (a local base's config.json)
+COVERED_ELSEWHERE = {"FTC162"}  # tests/export/test_lint.py (a local base's config.json)
 
 
 def rules_for(recipe, overrides):
@@ -100,8 +121,10 @@ def test_errors_block_compile(recipe, ftc, tmp_path):
 
 
 def test_list_rules(ftc):
+    from ftc.providers.data_rules import RULES as PROVIDER_DATA_RULES
+
     code, out, _ = ftc("lint", "--list-rules")
-    assert code == 0 and len(out.splitlines()) == len(REGISTRY)
+    assert code == 0 and len(out.splitlines()) == len(REGISTRY) + len(PROVIDER_DATA_RULES)
 
 
 def test_usage_errors_exit_2(ftc):

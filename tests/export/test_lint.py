@@ -1,4 +1,4 @@
-"""Compile-time checks of the export block: the schema's new values and FTC140-142."""
+"""Compile-time checks of the export block: the schema's new values and FTC160-142."""
 
 from __future__ import annotations
 
@@ -39,13 +39,13 @@ def test_unknown_model_card_key_is_a_schema_error(tmp_path):
 
 
 @pytest.mark.parametrize("method,export,rule", [
-    ({"kind": "prefix"}, {"merge_adapters": True}, "FTC140"),
-    ({"kind": "adapter"}, {"formats": ["onnx"]}, "FTC140"),  # llama-adapter by default
+    ({"kind": "prefix"}, {"merge_adapters": True}, "FTC160"),
+    ({"kind": "adapter"}, {"formats": ["onnx"]}, "FTC160"),  # llama-adapter by default
     ({"kind": "adapter", "adapter": {"type": "ia3", "adapters": [
         {"name": "a", "train": "a.jsonl"}, {"name": "b", "train": "b.jsonl"}]}},
-     {"formats": ["merged"]}, "FTC140"),
-    ({"kind": "reward"}, {"formats": ["gguf"]}, "FTC140"),
-    ({"kind": "full"}, {"formats": ["merged"]}, "FTC141"),
+     {"formats": ["merged"]}, "FTC160"),
+    ({"kind": "reward"}, {"formats": ["gguf"]}, "FTC160"),
+    ({"kind": "full"}, {"formats": ["merged"]}, "FTC161"),
 ])
 def test_merge_problems(tmp_path, method, export, rule):
     body = recipe(tmp_path, **export)
@@ -64,6 +64,6 @@ def test_gguf_of_an_unsupported_local_base(tmp_path):
     body = recipe(tmp_path, formats=["gguf"])
     body["model"]["base"] = str(base)
     found = diagnostics(tmp_path, body)
-    assert any(d.startswith("FTC142") and "GPT2LMHeadModel" in d for d in found), found
+    assert any(d.startswith("FTC162") and "GPT2LMHeadModel" in d for d in found), found
     body["export"]["formats"] = ["onnx"]
-    assert not any(d.startswith("FTC142") for d in diagnostics(tmp_path, body))
+    assert not any(d.startswith("FTC162") for d in diagnostics(tmp_path, body))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from ftc.compiler.emit.deepspeed_config import ZERO_STAGES
 
-MIXED = {"bf16": "bf16", "fp16": "fp16", "fp32": "no"}
+MIXED = {"bf16": "bf16", "fp16": "fp16", "fp32": "no",
+         "pure_bf16": "no"}  # bf16 weights and states: nothing to autocast
 
 
 def distributed_type(values: dict) -> str:

@@ -28,12 +28,8 @@ def bundle_files(values: dict, provenance: dict[str, str], recipe: Path,
                  out_dir: Path) -> dict[str, bytes]:
     """Every bundle file's bytes, keyed by file name (manifest.json last)."""
     out_dir = out_dir.resolve()
-    lock = relative_paths(values, out_dir)
-    header = [f"ftc {__version__} recipe lock for '{values['name']}', compiled from "
-              f"{os.path.relpath(recipe.resolve(), out_dir)}.",
-              "Every value is resolved; the comment after each says where it came from.",
-              "Do not edit: change the recipe and compile again.", ""]
-    files = {LOCK_NAME: render_lock(lock, provenance, header)}
+    lock, lock_text = lock_file(values, provenance, recipe, out_dir)
+    files: dict[str, str | bytes] = {LOCK_NAME: lock_text}
     files["accelerate.yaml"] = yaml_text(accelerate_config(values))
     ds = _deepspeed_json(values)
     if ds is not None:
@@ -41,7 +37,25 @@ def bundle_files(values: dict, provenance: dict[str, str], recipe: Path,
     files["launch.sh"] = launch_sh(values, lock)
     files["slurm.sbatch"] = slurm_sbatch(values, lock)
     files["README.md"] = bundle_readme(values, lock)
-    encoded = {name: text.encode("utf-8") for name, text in files.items()}
+    return encode_with_manifest(values, files, out_dir)
+
+
+def lock_file(values: dict, provenance: dict[str, str], recipe: Path,
+              out_dir: Path) -> tuple[dict, str]:
+    """(the lock's values with bundle-relative paths, recipe.lock.yaml's text)."""
+    lock = relative_paths(values, out_dir)
+    header = [f"ftc {__version__} recipe lock for '{values['name']}', compiled from "
+              f"{os.path.relpath(recipe.resolve(), out_dir)}.",
+              "Every value is resolved; the comment after each says where it came from.",
+              "Do not edit: change the recipe and compile again.", ""]
+    return lock, render_lock(lock, provenance, header)
+
+
+def encode_with_manifest(values: dict, files: dict[str, str | bytes],
+                         out_dir: Path) -> dict[str, bytes]:
+    """The files as bytes (text as UTF-8), plus manifest.json with the checksum of each."""
+    encoded = {name: data.encode("utf-8") if isinstance(data, str) else data
+               for name, data in files.items()}
     encoded["manifest.json"] = manifest(
         values, encoded, lambda p: os.path.relpath(p, out_dir)).encode("utf-8")
     return encoded
