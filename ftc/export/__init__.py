@@ -13,8 +13,8 @@ importing this package costs nothing.
 """
 
 from ftc.export.errors import ExportError
-from ftc.export.options import GGUF_TYPES, ExportOptions, from_export_block
+from ftc.export.options import GGUF_TYPES, ExportOptions, from_lock
 from ftc.export.pipeline import ExportResult, export_path, export_run
 
 __all__ = ["GGUF_TYPES", "ExportError", "ExportOptions", "ExportResult", "export_path",
-           "export_run", "from_export_block"]
+           "export_run", "from_lock"]

@@ -14,7 +14,13 @@ import json
 import math
 from pathlib import Path
 
-CARD_KEYS = ("license", "language", "tags", "datasets", "base_model", "intended_use")
+
+def card_settings(export_block: dict) -> dict | None:
+    """export.model_card: false -> None (no card), true -> {}, a mapping -> its metadata."""
+    value = export_block.get("model_card", True)
+    if not value:
+        return None
+    return dict(value) if isinstance(value, dict) else {}
 
 
 def build_card(facts: dict, card: dict) -> str:

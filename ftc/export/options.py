@@ -35,15 +35,16 @@ class ExportOptions:
         return self.merge or bool(self.gguf) or self.onnx
 
 
-def from_export_block(block: dict | None) -> ExportOptions:
+def from_lock(values: dict | None) -> ExportOptions:
     """ExportOptions for a lock's resolved `export:` block (absent keys: the table defaults)."""
-    block = block or {}
+    from ftc.export.card import card_settings
+
+    block = (values or {}).get("export") or {}
     formats = list(block.get("formats") or [])
-    card = block.get("model_card", True)
     gguf_type = block.get("gguf_quantization") or DEFAULT_GGUF
     return ExportOptions(
         merge=bool(block.get("merge_adapters")) or "merged" in formats,
         gguf=(gguf_type,) if "gguf" in formats else (),
         onnx="onnx" in formats,
-        card=(dict(card) if isinstance(card, dict) else {}) if card else None,
+        card=card_settings(block),
     )

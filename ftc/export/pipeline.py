@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ftc.diagnostics import Diagnostic, render
 from ftc.export.errors import ExportError, note, problem
-from ftc.export.options import ExportOptions, from_export_block
+from ftc.export.options import ExportOptions, from_lock
 from ftc.export.source import SUMMARY, Source, find_source, run_source
 from ftc.export.staging import check_target, staged
 from ftc.export.tolerances import verify
@@ -50,7 +50,7 @@ def export_path(path: str | Path, options: ExportOptions | None = None,
     source = find_source(path)
     strict = options is not None  # flags the user typed: --merge on a full model is an error
     if options is None:
-        options = from_export_block((source.lock or {}).get("export"))
+        options = from_lock(source.lock)
     options = replace(options, card=options.card if card else None, check=check)
     return export_source(source, options, Path(out) if out else default_out(source, path),
                          force, strict_merge=strict)
@@ -71,7 +71,7 @@ def export_run(lock, run_dir: Path, outputs: dict[str, str]) -> dict[str, str]:
     run_dir = Path(run_dir)
     try:
         source = run_source(values, run_dir, outputs)
-        options = from_export_block(values.get("export"))
+        options = from_lock(values)
         result = export_source(source, options, run_dir / EXPORT_DIR, force=True)
     except ExportError as exc:
         again = f"training finished and its outputs are saved; export again with " \

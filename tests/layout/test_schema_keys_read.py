@@ -32,9 +32,6 @@ ALLOWED: dict[str, str] = {}
 # that this test names them; each entry fails test_the_allow_list_is_minimal as soon as
 # the code reads the key, so the list only shrinks.
 PENDING = {
-    "export.formats": "issue 15: the export step (ftc/export) reads it",
-    "export.gguf_quantization": "issue 15: the GGUF writer reads it",
-    "export.model_card": "issue 15: the export step writes the card",
     "hardware.launcher": "issue 11 (cluster): ftc launch picks sbatch or accelerate by it",
     "training.eval.compare_base": "issue 14 (evaluation): the base model's held-out loss",
 }
