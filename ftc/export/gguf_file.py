@@ -5,7 +5,8 @@ What llama.cpp's convert_hf_to_gguf.py does for these architectures, for the
 model already in memory: hyperparameters as `<arch>.*` keys, each Hugging Face
 tensor renamed through gguf's TensorNameMap, Llama's q/k projections permuted
 into llama.cpp's rotary layout, a tied lm_head left out (llama.cpp reuses
-token_embd), 1-D tensors kept in f32 and the rest in the asked type; q8_0
+token_embd), Llama 3.1's rope scaling as the rope_freqs tensor, 1-D tensors kept
+in f32 and the rest in the asked type; q8_0
 quantizes with gguf.quants, and a tensor whose rows are not a multiple of the
 32-value block falls back to f16 exactly as llama.cpp's converter does.
 Architectures not listed in ftc/tables/export.yaml are refused with the reason (FTC605).
@@ -31,7 +32,7 @@ class Arch:
 ARCHS = {name: Arch(entry["arch"], bool(entry["permute_qk"]))
          for name, entry in load_table("export")["gguf_architectures"].items()}
 SKIPPED = (".rotary_emb.inv_freq",)
-ROPE_TYPES = ("default", "linear")
+ROPE_TYPES = ("default", "linear", "llama3")
 FILE_TYPES = {"f32": "ALL_F32", "f16": "MOSTLY_F16", "bf16": "MOSTLY_BF16",
               "q8_0": "MOSTLY_Q8_0"}
 TENSOR_TYPES = {"f32": "F32", "f16": "F16", "bf16": "BF16", "q8_0": "Q8_0"}
@@ -117,8 +118,36 @@ def _check_rope(config, where: Path) -> None:
     kind = _rope(config).get("rope_type")
     if kind not in ROPE_TYPES:
         raise problem(where, "FTC605", f"GGUF export does not support rope scaling {kind!r} "
-                      "yet (only default and linear)", "convert the merged model with "
+                      "yet (default, linear and llama3)", "convert the merged model with "
                       "llama.cpp's convert_hf_to_gguf.py")
+
+
+def llama3_rope_factors(config):
+    """Llama 3.1's frequency-dependent rope scaling as llama.cpp's rope_freqs tensor (the
+    per-frequency divisor), computed as convert_hf_to_gguf.py computes it."""
+    import math
+
+    import torch
+
+    rope = _rope(config)
+    heads = int(config.num_attention_heads)
+    dim = int(getattr(config, "head_dim", None) or config.hidden_size // heads)
+    freqs = 1.0 / (float(rope.get("rope_theta", 10000.0))
+                   ** (torch.arange(0, dim, 2, dtype=torch.float32) / dim))
+    factor = float(rope.get("factor", 8.0))
+    low, high = float(rope.get("low_freq_factor", 1.0)), float(rope.get("high_freq_factor", 4.0))
+    old_context = float(rope.get("original_max_position_embeddings", 8192))
+    out = []
+    for freq in freqs.tolist():
+        wavelen = 2 * math.pi / freq
+        if wavelen < old_context / high:
+            out.append(1.0)
+        elif wavelen > old_context / low:
+            out.append(factor)
+        else:
+            smooth = (old_context / wavelen - low) / (high - low)
+            out.append(1 / ((1 - smooth) / factor + smooth))
+    return torch.tensor(out, dtype=torch.float32)
 
 
 def _add_tensors(writer, model, arch: Arch, qtype: str, where: Path):
@@ -149,6 +178,11 @@ def _add_tensors(writer, model, arch: Arch, qtype: str, where: Path):
             fallbacks.append(new_name)
         writer.add_tensor(new_name, array, raw_dtype=gguf.GGMLQuantizationType[kind])
         written[new_name] = (list(data.shape), kind)
+    if _rope(config).get("rope_type") == "llama3":
+        factors = llama3_rope_factors(config)
+        name = gguf.TENSOR_NAMES[gguf.MODEL_TENSOR.ROPE_FREQS] + ".weight"
+        writer.add_tensor(name, factors.numpy(), raw_dtype=gguf.GGMLQuantizationType.F32)
+        written[name] = ([int(factors.shape[0])], "F32")
     return written, fallbacks
 
 

@@ -13,7 +13,7 @@ from .conftest import cli, llama_cpp_or_skip, logits
 TEXT = "Refund for order 1234?\n  It's   been 3 weeks... ÜBER café 🚀 'ok' you'll SEE"
 
 
-def save_tiny(kind: str, tokenizer, out: Path) -> Path:
+def save_tiny(kind: str, tokenizer, out: Path, **extra) -> Path:
     """A randomly initialised tiny model of `kind` with non-zero biases, saved like a hub one."""
     import torch
     from transformers import (
@@ -28,7 +28,7 @@ def save_tiny(kind: str, tokenizer, out: Path) -> Path:
               "eos_token_id": tokenizer.eos_token_id, "pad_token_id": tokenizer.pad_token_id}
     shape = {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2,
              "num_attention_heads": 4, "num_key_value_heads": 2,
-             "max_position_embeddings": 256, "initializer_range": 0.125}
+             "max_position_embeddings": 256, "initializer_range": 0.125, **extra}
     config = {"qwen2": lambda: Qwen2Config(**common, **shape, tie_word_embeddings=False),
               "mistral": lambda: MistralConfig(**common, **shape, sliding_window=None),
               "llama": lambda: LlamaConfig(**common, **shape),
@@ -65,6 +65,38 @@ def test_other_architectures_load_in_llama_cpp(kind, tokenizer, tmp_path):
     ids = tokenizer(TEXT)["input_ids"]
     llm = Llama(model_path=str(tmp_path / "o" / f"{kind}-f32.gguf"), n_ctx=128,
                 logits_all=True, verbose=False, type_k=GGML_TYPE_F32, type_v=GGML_TYPE_F32)
+    try:
+        llm.eval(ids)
+        got = np.array(llm.scores[: len(ids)])
+    finally:
+        llm.close()
+    assert float(np.abs(logits(model, [ids])[0].numpy() - got).max()) < 1e-4
+
+
+def test_llama3_rope_scaling_matches_in_llama_cpp(tokenizer, tmp_path):
+    """Llama 3.1's rope scaling (rope_type llama3) travels as the rope_freqs tensor. A short
+    original context (64) gives the tiny head all three cases: kept, smoothed, scaled."""
+    from transformers import AutoModelForCausalLM
+
+    rope = {"rope_type": "llama3", "rope_theta": 500000.0, "factor": 8.0,
+            "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+            "original_max_position_embeddings": 64}
+    model_dir = save_tiny("llama", tokenizer, tmp_path / "l3", rope_parameters=rope)
+    code, _, err = cli("export", model_dir, "--gguf", "f32", "--no-check", "-o", tmp_path / "o")
+    assert code == 0, err
+    from gguf import GGUFReader
+
+    factors = {t.name: t for t in GGUFReader(str(tmp_path / "o" / "l3-f32.gguf")).tensors}[
+        "rope_freqs.weight"].data
+    assert len(factors) == 8 and factors[0] == 1.0 and factors[-1] == 8.0  # head_dim 16 / 2
+    assert 1.0 < factors[1] < 8.0
+    llama_cpp_or_skip()
+    from llama_cpp import GGML_TYPE_F32, Llama
+
+    model = AutoModelForCausalLM.from_pretrained(model_dir).eval()
+    ids = tokenizer(TEXT * 3)["input_ids"][:96]
+    llm = Llama(model_path=str(tmp_path / "o" / "l3-f32.gguf"), n_ctx=128, logits_all=True,
+                verbose=False, type_k=GGML_TYPE_F32, type_v=GGML_TYPE_F32)
     try:
         llm.eval(ids)
         got = np.array(llm.scores[: len(ids)])
