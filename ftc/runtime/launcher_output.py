@@ -7,14 +7,45 @@ more than "the child failed". `ftc launch` streams stderr through this filter:
 everything passes through live (progress bars included) except that one
 wrapper traceback, and only after an FTC diagnostic was seen. Any other
 traceback (a bug) is shown whole.
+
+It also notes a training process killed by a signal (the OOM killer's SIGKILL,
+a scheduler's SIGTERM), as torchrun ("Signal 9 (SIGKILL) received by PID",
+with the rank above it) and accelerate's one-process launcher ("died with
+<Signals.SIGKILL: 9>") report it, so that `ftc launch` can say so and how to
+resume.
 """
 
 from __future__ import annotations
 
+import re
+import signal
+from dataclasses import dataclass
 from typing import BinaryIO
 
 HEADER = b"Traceback (most recent call last):"
 WRAPPERS = (b"ChildFailedError", b"CalledProcessError")
+_TORCHRUN_SIGNAL = re.compile(rb"Signal (\d+) \((SIG\w+)\) received by PID")
+_TORCHRUN_RANK = re.compile(rb"^\s*rank\s*:\s*(\d+)")
+_DIED_WITH = re.compile(rb"died with <Signals\.(SIG\w+): (\d+)>")
+
+
+@dataclass(frozen=True)
+class Killed:
+    """A training process ended by a signal."""
+
+    number: int
+    rank: int | None = None
+
+    @property
+    def name(self) -> str:
+        try:
+            return signal.Signals(self.number).name
+        except ValueError:
+            return f"signal {self.number}"
+
+    def text(self) -> str:
+        where = f" on rank {self.rank}" if self.rank is not None else ""
+        return f"signal {self.number} ({self.name}){where}"
 
 
 class LauncherStderr:
@@ -26,6 +57,8 @@ class LauncherStderr:
         self.held: list[bytes] | None = None  # a traceback being looked at
         self.wrapper = False
         self.rules_after = 0  # "=====" lines seen after a ChildFailedError line
+        self.killed: Killed | None = None  # the first training process a signal ended
+        self._rank: int | None = None  # the rank of torchrun's failure record being read
 
     def feed(self, chunk: bytes) -> None:
         lines = (self.partial + chunk).split(b"\n")
@@ -47,6 +80,7 @@ class LauncherStderr:
         self.out.flush()
 
     def _line(self, line: bytes) -> None:
+        self._note_signal(line)
         starts_line, self.mid_line = not self.mid_line, False
         if self.held is not None:
             self._hold(line)
@@ -76,6 +110,19 @@ class LauncherStderr:
             return
         self._write(b"".join(self.held))  # not the launcher's: show it all
         self.held = None
+
+    def _note_signal(self, line: bytes) -> None:
+        if self.killed is not None:
+            return
+        rank = _TORCHRUN_RANK.match(line)
+        if rank:
+            self._rank = int(rank.group(1))
+        found = _TORCHRUN_SIGNAL.search(line)
+        if found:
+            self.killed = Killed(int(found.group(1)), self._rank)
+        died = _DIED_WITH.search(line)
+        if died:
+            self.killed = Killed(int(died.group(2)), 0)
 
     def _write(self, data: bytes) -> None:
         self.out.write(data)

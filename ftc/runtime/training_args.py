@@ -26,7 +26,9 @@ def sft_config(lock: RunLock, output_dir: Path):
     save_strategy = save_cfg.get("strategy", "steps")
     early = (tr.get("early_stopping") or {}).get("enabled", False) and eval_strategy != "no"
     report_to = [r for r in ((lock.get("logging") or {}).get("report_to") or []) if r != "none"]
-    checkpointing = bool(tr.get("gradient_checkpointing", False))
+    # under FSDP, accelerate checkpoints activations itself (fsdp_activation_checkpointing in
+    # accelerate.yaml); the Trainer refuses both at once
+    checkpointing = bool(tr.get("gradient_checkpointing", False)) and hw.get("strategy") != "fsdp"
     packing = bool(lock.get("data.packing", False))
     return SFTConfig(
         output_dir=str(output_dir),
