@@ -59,6 +59,7 @@ class LauncherStderr:
         self.rules_after = 0  # "=====" lines seen after a ChildFailedError line
         self.killed: Killed | None = None  # the first training process a signal ended
         self._rank: int | None = None  # the rank of torchrun's failure record being read
+        self._in_root_cause = self._root_cause_seen = False
 
     def feed(self, chunk: bytes) -> None:
         lines = (self.partial + chunk).split(b"\n")
@@ -112,17 +113,24 @@ class LauncherStderr:
         self.held = None
 
     def _note_signal(self, line: bytes) -> None:
-        if self.killed is not None:
+        """torchrun lists the ranks it stopped itself (SIGTERM) under "Failures:" and the
+        rank that failed first under "Root Cause": that one is the news."""
+        if self._root_cause_seen:
             return
+        if b"Root Cause" in line:
+            self._in_root_cause = True
         rank = _TORCHRUN_RANK.match(line)
         if rank:
             self._rank = int(rank.group(1))
         found = _TORCHRUN_SIGNAL.search(line)
-        if found:
-            self.killed = Killed(int(found.group(1)), self._rank)
         died = _DIED_WITH.search(line)
-        if died:
-            self.killed = Killed(int(died.group(2)), 0)
+        if found or died:
+            killed = Killed(int(found.group(1)), self._rank) if found else \
+                Killed(int(died.group(2)), 0)
+            if self._in_root_cause:
+                self.killed, self._root_cause_seen = killed, True
+            elif self.killed is None:
+                self.killed = killed
 
     def _write(self, data: bytes) -> None:
         self.out.write(data)
