@@ -60,8 +60,12 @@ class LauncherStderr:
         self.killed: Killed | None = None  # the first training process a signal ended
         self._rank: int | None = None  # the rank of torchrun's failure record being read
         self._in_root_cause = self._root_cause_seen = False
+        self._scanned = b""  # the current line so far, for _note_signal
 
     def feed(self, chunk: bytes) -> None:
+        *whole, self._scanned = (self._scanned + chunk).split(b"\n")
+        for line in whole:  # whole lines, however the chunks cut them
+            self._note_signal(line)
         lines = (self.partial + chunk).split(b"\n")
         self.partial = lines.pop()
         for line in lines:
@@ -81,7 +85,6 @@ class LauncherStderr:
         self.out.flush()
 
     def _line(self, line: bytes) -> None:
-        self._note_signal(line)
         starts_line, self.mid_line = not self.mid_line, False
         if self.held is not None:
             self._hold(line)

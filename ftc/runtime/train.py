@@ -198,6 +198,7 @@ def _record_rank(run_dir: Path, state, args, steps: int) -> None:
         "world_size": state.num_processes, "host": socket.gethostname(),
         "device": str(args.device), "steps": steps,
         "distributed_type": str(state.distributed_type),
+        "slurm_node": os.environ.get("SLURMD_NODENAME"),  # None outside a Slurm job
     })
 
 
