@@ -130,7 +130,7 @@ def start(root: Path, names: tuple[str, ...] = ("n1", "n2")) -> Cluster:
     cpus = os.cpu_count() or 1
     node_lines = "\n".join(
         f"NodeName={name} NodeHostname={host} NodeAddr=127.0.0.1 Port={port} CPUs={cpus} "
-        "RealMemory=1000 State=UNKNOWN" for name, port in zip(names, node_ports))
+        "RealMemory=1000 State=UNKNOWN" for name, port in zip(names, node_ports, strict=True))
     conf = root / "slurm.conf"
     conf.write_text(CONF.format(host=host, ctld_port=ctld, slurmd_port=slurmd_port, root=root,
                                 nodes=node_lines))

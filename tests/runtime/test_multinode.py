@@ -44,7 +44,8 @@ def test_two_nodes_train_through_launch_sh(name, tmp_path, tiny_model, tickets):
         recipe["method"].pop("lora")
     bundle = compile_bundle(tmp_path, recipe)
     if strategy == "zero2":
-        assert 'deepspeed_multinode_launcher: "standard"' in (bundle / "accelerate.yaml").read_text()
+        config = (bundle / "accelerate.yaml").read_text()
+        assert 'deepspeed_multinode_launcher: "standard"' in config
     elsewhere = tmp_path / "elsewhere"  # launch.sh works from any directory
     elsewhere.mkdir()
     port = str(free_port())

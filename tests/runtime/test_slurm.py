@@ -10,6 +10,7 @@ the reason."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 
@@ -51,7 +52,8 @@ def test_sbatch_from_another_directory_trains(cluster, tmp_path, tiny_model, tic
     bundle = compile_bundle(tmp_path / "repo", recipe)
     elsewhere = tmp_path / "elsewhere"  # the job is submitted from here, not the bundle
     elsewhere.mkdir()
-    done = subprocess.run(["sbatch", "--wait", "../repo/bundle/slurm.sbatch"], cwd=elsewhere,
+    script = os.path.relpath(bundle / "slurm.sbatch", elsewhere)  # ../repo/bundle/slurm.sbatch
+    done = subprocess.run(["sbatch", "--wait", script], cwd=elsewhere,
                           env=cluster.env(runtime_env()), capture_output=True, text=True,
                           timeout=1200)
     job = re.search(r"Submitted batch job (\d+)", done.stdout)

@@ -10,8 +10,15 @@ import json
 
 import pytest
 
-from .conftest import assert_trained_and_generates, base_recipe, compile_bundle, ftc, merge, \
-    only_run_dir
+from .conftest import (
+    assert_trained_and_generates,
+    base_recipe,
+    compile_bundle,
+    ftc,
+    merge,
+    only_run_dir,
+    rank_records,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.distributed, pytest.mark.timeout(900)]
 
@@ -38,10 +45,7 @@ def test_two_processes_train_and_the_result_generates(name, tmp_path, tiny_model
     assert "terminate called" not in done.stderr
 
     run_dir = only_run_dir(tmp_path, name)
-    ranks = [json.loads((run_dir / "ranks" / f"rank-{r}.json").read_text()) for r in (0, 1)]
-    for rank, record in enumerate(ranks):
-        assert record["rank"] == rank and record["world_size"] == 2
-        assert record["steps"] == 6
+    for record in rank_records(run_dir, 2, steps=6):
         assert record["distributed_type"].endswith(distributed_type)
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["world_size"] == 2 and summary["steps"] == 6
