@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ftc.dotted import leaves
 from ftc.runtime.run_lock import LOCK_NAME, RunFailure, RunLock, load_run_lock
 
 CHECKPOINT_PREFIX = "checkpoint-"
@@ -161,8 +162,8 @@ def _lock_difference(lock: RunLock, run_dir: Path) -> str:
         theirs = load_run_lock(run_dir / LOCK_NAME).values
     except RunFailure:
         return "its lock file is not this bundle's"
-    ours = _leaves(lock.values)
-    other = _leaves(theirs)
+    ours = leaves(lock.values)
+    other = leaves(theirs)
     keys = [k for k in sorted(set(ours) | set(other))
             if not k.startswith("ftc.") and ours.get(k, _GONE) != other.get(k, _GONE)]
     shown = ", ".join(f"{k}: {_short(other.get(k, _GONE))} there, {_short(ours.get(k, _GONE))} "
@@ -172,17 +173,6 @@ def _lock_difference(lock: RunLock, run_dir: Path) -> str:
 
 
 _GONE = "(not set)"
-
-
-def _leaves(values: dict, prefix: str = "") -> dict:
-    out = {}
-    for key, value in values.items():
-        dotted = f"{prefix}{key}"
-        if isinstance(value, dict):
-            out.update(_leaves(value, dotted + "."))
-        else:
-            out[dotted] = value
-    return out
 
 
 def _short(value) -> str:

@@ -147,9 +147,20 @@ def load_trained(run_dir: Path, tiny_model: Path):
     return model, AutoTokenizer.from_pretrained(path)
 
 
+def assert_generates(model, tokenizer, text: str = "My card was charged.") -> None:
+    """Greedy generation from a chat prompt adds tokens."""
+    import torch
+
+    prompt = tokenizer.apply_chat_template([{"role": "user", "content": text}],
+                                           add_generation_prompt=True, return_tensors="pt",
+                                           return_dict=True)
+    with torch.no_grad():
+        out = model.generate(**prompt, max_new_tokens=6, do_sample=False)
+    assert out.shape[1] > prompt["input_ids"].shape[1]
+
+
 def assert_trained_and_generates(run_dir: Path, tiny_model: Path) -> None:
     """The saved result loads back, differs from the base model, and generates."""
-    import torch
     from transformers import AutoModelForCausalLM
 
     model, tokenizer = load_trained(run_dir, tiny_model)
@@ -157,12 +168,22 @@ def assert_trained_and_generates(run_dir: Path, tiny_model: Path) -> None:
     trained = model.state_dict()
     assert set(trained) == set(base)
     assert max((trained[k].float() - base[k].float()).abs().max().item() for k in base) > 1e-4
-    prompt = tokenizer.apply_chat_template([{"role": "user", "content": "My card was charged."}],
-                                           add_generation_prompt=True, return_tensors="pt",
-                                           return_dict=True)
-    with torch.no_grad():
-        out = model.generate(**prompt, max_new_tokens=6, do_sample=False)
-    assert out.shape[1] > prompt["input_ids"].shape[1]
+    assert_generates(model, tokenizer)
+
+
+def short_run(name: str, model: Path, data: dict[str, Path], kind: str = "lora",
+              steps: int = 4, **hardware) -> dict:
+    """A recipe for a short run on several processes: `steps` steps of 2 x 2 examples per
+    process, evaluated and saved at the end; `hardware` as given (accelerator cpu)."""
+    recipe = merge(base_recipe(name, model, data), {
+        "method": {"kind": kind},
+        "training": {"max_steps": steps, "micro_batch_size": 2, "gradient_accumulation": 2,
+                     "eval": {"every": steps}, "save": {"every": steps}},
+        "hardware": hardware,
+    })
+    if kind == "full":
+        recipe["method"].pop("lora")
+    return recipe
 
 
 def rank_records(run_dir: Path, world_size: int, steps: int) -> list[dict]:

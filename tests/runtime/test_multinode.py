@@ -13,13 +13,12 @@ import pytest
 
 from .conftest import (
     assert_trained_and_generates,
-    base_recipe,
     compile_bundle,
     free_port,
-    merge,
     only_run_dir,
     rank_records,
     runtime_env,
+    short_run,
 )
 
 pytestmark = [pytest.mark.slow, pytest.mark.distributed, pytest.mark.timeout(900)]
@@ -34,14 +33,7 @@ CASES = {
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_two_nodes_train_through_launch_sh(name, tmp_path, tiny_model, tickets):
     kind, strategy, distributed_type = CASES[name]
-    recipe = merge(base_recipe(name, tiny_model, tickets), {
-        "method": {"kind": kind},
-        "training": {"max_steps": 4, "micro_batch_size": 2, "gradient_accumulation": 2,
-                     "eval": {"every": 4}, "save": {"every": 4}},
-        "hardware": {"gpus": 1, "nodes": 2, "strategy": strategy},
-    })
-    if kind == "full":
-        recipe["method"].pop("lora")
+    recipe = short_run(name, tiny_model, tickets, kind, gpus=1, nodes=2, strategy=strategy)
     bundle = compile_bundle(tmp_path, recipe)
     if strategy == "zero2":
         config = (bundle / "accelerate.yaml").read_text()

@@ -22,27 +22,20 @@ import pytest
 from .conftest import (
     PYTHON,
     assert_trained_and_generates,
-    base_recipe,
     compile_bundle,
     free_port,
     ftc,
-    merge,
     only_run_dir,
     rank_records,
     runtime_env,
+    short_run,
 )
 
 pytestmark = [pytest.mark.slow, pytest.mark.distributed, pytest.mark.timeout(900)]
 
 
 def test_zero3_trains_two_processes_and_saves_loadable_weights(tmp_path, tiny_model, tickets):
-    recipe = merge(base_recipe("zero3-full", tiny_model, tickets), {
-        "method": {"kind": "full"},
-        "training": {"max_steps": 4, "micro_batch_size": 2, "gradient_accumulation": 2,
-                     "eval": {"every": 4}, "save": {"every": 4}},
-        "hardware": {"gpus": 2, "strategy": "zero3"},
-    })
-    recipe["method"].pop("lora")
+    recipe = short_run("zero3-full", tiny_model, tickets, "full", gpus=2, strategy="zero3")
     bundle = compile_bundle(tmp_path, recipe)
     ds = json.loads((bundle / "deepspeed.json").read_text())
     assert ds["zero_optimization"]["stage"] == 3

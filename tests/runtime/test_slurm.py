@@ -18,12 +18,11 @@ import pytest
 
 from .conftest import (
     assert_trained_and_generates,
-    base_recipe,
     compile_bundle,
-    merge,
     only_run_dir,
     rank_records,
     runtime_env,
+    short_run,
 )
 from .slurm_cluster import Unavailable, start
 
@@ -43,12 +42,8 @@ def cluster(tmp_path_factory):
 
 def test_sbatch_from_another_directory_trains(cluster, tmp_path, tiny_model, tickets):
     nodes = len(cluster.nodes)
-    recipe = merge(base_recipe("slurm-job", tiny_model, tickets), {
-        "training": {"max_steps": 4, "micro_batch_size": 2, "gradient_accumulation": 2,
-                     "eval": {"every": 4}, "save": {"every": 4}},
-        "hardware": {"nodes": nodes, "gpus": 2 // nodes, "strategy": "ddp",
-                     "slurm": {"cpus_per_task": 1 if nodes == 2 else 2}},
-    })
+    recipe = short_run("slurm-job", tiny_model, tickets, nodes=nodes, gpus=2 // nodes,
+                       strategy="ddp", slurm={"cpus_per_task": 1 if nodes == 2 else 2})
     bundle = compile_bundle(tmp_path / "repo", recipe)
     elsewhere = tmp_path / "elsewhere"  # the job is submitted from here, not the bundle
     elsewhere.mkdir()

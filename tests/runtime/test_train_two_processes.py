@@ -12,12 +12,11 @@ import pytest
 
 from .conftest import (
     assert_trained_and_generates,
-    base_recipe,
     compile_bundle,
     ftc,
-    merge,
     only_run_dir,
     rank_records,
+    short_run,
 )
 
 pytestmark = [pytest.mark.slow, pytest.mark.distributed, pytest.mark.timeout(900)]
@@ -31,14 +30,7 @@ CASES = {
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_two_processes_train_and_the_result_generates(name, tmp_path, tiny_model, tickets):
     kind, strategy, distributed_type = CASES[name]
-    recipe = merge(base_recipe(name, tiny_model, tickets), {
-        "method": {"kind": kind},
-        "training": {"max_steps": 6, "micro_batch_size": 2, "gradient_accumulation": 2,
-                     "eval": {"every": 6}, "save": {"every": 6}},
-        "hardware": {"gpus": 2, "strategy": strategy},
-    })
-    if kind == "full":
-        recipe["method"].pop("lora")
+    recipe = short_run(name, tiny_model, tickets, kind, steps=6, gpus=2, strategy=strategy)
     bundle = compile_bundle(tmp_path, recipe)
     done = ftc("launch", str(bundle), cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-4000:]
