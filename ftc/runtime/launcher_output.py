@@ -117,11 +117,12 @@ class LauncherStderr:
 
     def _note_signal(self, line: bytes) -> None:
         """torchrun lists the ranks it stopped itself (SIGTERM) under "Failures:" and the
-        rank that failed first under "Root Cause": that one is the news."""
+        rank that failed first under "Root Cause": only that one says whether a signal
+        ended the run (a rank that exited 1 was not killed, whatever came after)."""
         if self._root_cause_seen:
             return
-        if b"Root Cause" in line:
-            self._in_root_cause = True
+        if b"Root Cause" in line:  # what came before were torchrun's own stops
+            self._in_root_cause, self.killed = True, None
         rank = _TORCHRUN_RANK.match(line)
         if rank:
             self._rank = int(rank.group(1))

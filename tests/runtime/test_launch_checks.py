@@ -93,6 +93,16 @@ def test_the_root_cause_signal_is_the_one_reported():
     assert err.killed is not None and err.killed.text() == "signal 9 (SIGKILL) on rank 1"
 
 
+def test_ranks_torchrun_stopped_after_a_failure_are_no_signal_news():
+    exited = TORCHRUN_FAILURE.replace(b"exitcode  : -9 (pid: 22695)  (SIGKILL)",
+                                      b"exitcode  : 1 (pid: 22695)").replace(
+        b"traceback : Signal 9 (SIGKILL) received by PID 22695",
+        b"traceback : To enable traceback see: https://pytorch.org/docs/stable/elastic")
+    err = LauncherStderr(io.BytesIO())
+    err.feed(exited)
+    assert err.killed is None  # rank 0 was SIGTERMed by torchrun, after rank 1 exited 1
+
+
 def test_the_one_process_launcher_reports_a_signal_too():
     err = LauncherStderr(io.BytesIO())
     err.feed(b"subprocess.CalledProcessError: Command '['python', '-m', 'ftc.runtime']' "
