@@ -1,4 +1,4 @@
-"""Reading nested recipe values by dotted path ("method.lora.r"): one reader for every side.
+"""Nested recipe values by dotted path ("method.lora.r"): one reader for every side.
 
 The resolved recipe (compiler), the lock (runtime) and the memory workload all
 hold the same nested dicts; a missing key anywhere on the path gives the default.
@@ -17,3 +17,15 @@ def get_dotted(values: dict, path: str, default: Any = None) -> Any:
             return default
         node = node[part]
     return node
+
+
+def leaves(values: dict, prefix: str = "") -> dict[str, Any]:
+    """Every non-dict value keyed by its dotted path ({"a": {"b": 1}} -> {"a.b": 1})."""
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(leaves(value, path + "."))
+        else:
+            out[path] = value
+    return out

@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 
 from ftc.diagnostics import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, render
+from ftc.dotted import leaves
 
 NAME = "new"
 HELP = "write a new commented recipe (auto: the approach `ftc recommend` picks)"
@@ -196,7 +197,7 @@ def write_recipe(args: argparse.Namespace, user: dict, approach: str, why: list[
     try:
         # With a GPU named, let the fit check pick settings that fit and keep them.
         result = compile_recipe(tmp, ["hardware.fit=auto"])
-        fitted = {k: v for k, v in _leaves(result.values).items()
+        fitted = {k: v for k, v in leaves(result.values).items()
                   if result.provenance.get(k) == "rule:memory-fit"}
         if fitted:
             for path, value in fitted.items():
@@ -271,17 +272,6 @@ def _fit_line(values: dict, fitted: dict) -> str | None:
         line += "\n        set here so that it fits: " + ", ".join(
             f"{k}: {scalar(v)}" for k, v in fitted.items())
     return line
-
-
-def _leaves(values: dict, prefix: str = "") -> dict:
-    out = {}
-    for key, value in values.items():
-        path = f"{prefix}{key}"
-        if isinstance(value, dict):
-            out.update(_leaves(value, path + "."))
-        else:
-            out[path] = value
-    return out
 
 
 def _set(tree: dict, path: str, value) -> None:

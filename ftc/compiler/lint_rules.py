@@ -25,6 +25,7 @@ from ftc.compiler.resolve import (
     peft_kind,
 )
 from ftc.diagnostics import ERROR, WARNING, Diagnostic
+from ftc.memory.gpus import bf16_support
 from ftc.tables import hyperparameters
 
 # (path the problem is reported at, message, hint)
@@ -306,6 +307,10 @@ def offload_strategy(r: Resolved, t: dict) -> Iterator[Finding]:
     if offload == "optimizer+params" and strategy == "zero2":
         yield ("hardware.offload", "ZeRO-2 does not partition parameters, so it cannot "
                "offload them", "use zero3, or offload only the optimizer")
+    if offload == "optimizer" and strategy == "fsdp":
+        yield ("hardware.offload", "FSDP offloads parameters, gradients and optimizer states "
+               "together; it cannot offload the optimizer alone", "use optimizer+params, or "
+               "zero2/zero3 to offload only the optimizer")
 
 
 @rule("FTC122", WARNING, "max_steps overrides epochs")
@@ -321,22 +326,28 @@ def prefix_quant(r: Resolved, t: dict) -> Iterator[Finding]:
                "supported combination here", "use method.kind qlora for a 4-bit base")
 
 
-@rule("FTC124", ERROR, "multi-process training on CPU needs strategy none, ddp or zero1/2")
+@rule("FTC124", ERROR, "FSDP on CPU (accelerate runs FSDP only on GPUs)")
 def cpu_strategy(r: Resolved, t: dict) -> Iterator[Finding]:
-    if r.get("hardware.accelerator") == "cpu" and r.get("hardware.strategy") in ("zero3", "fsdp"):
-        yield ("hardware.strategy", f"{r.get('hardware.strategy')} shards parameters across "
-               "GPUs; on CPU use ddp or zero2", None)
+    # accelerate 1.15 turns a use_cpu FSDP launch into plain DDP without a word (its
+    # AcceleratorState applies FSDP only to MULTI_GPU-like types); DeepSpeed ZeRO-3 runs on
+    # CPU with its CPU accelerator. tests/runtime/test_sharded_strategies.py watches both.
+    if r.get("hardware.accelerator") == "cpu" and r.get("hardware.strategy") == "fsdp":
+        yield ("hardware.strategy", "accelerate runs FSDP only on GPUs: on CPU it would train "
+               "plain DDP without sharding anything", "on CPU use zero3 (sharded parameters, "
+               "DeepSpeed's CPU accelerator), zero2 or ddp")
 
 
 PRE_AMPERE = ("T4", "V100", "P100")  # GPUs without bf16 or TF32 (compute capability < 8.0)
 
 
-@rule("FTC125", WARNING, "bf16 requested for a GPU generation without bf16")
+@rule("FTC125", WARNING, "bf16 for a GPU without bf16")
 def bf16_old_gpu(r: Resolved, t: dict) -> Iterator[Finding]:
-    gpu = (r.get("hardware.gpu") or "").upper()
-    if r.get("training.precision") in ("bf16", "pure_bf16") and gpu.startswith(PRE_AMPERE):
-        yield ("training.precision", f"{r.get('hardware.gpu')} has no bf16 support",
-               "use precision fp16")
+    known = bf16_support(r.get("hardware.gpu") or "")
+    if known is None or known[1] or r.get("hardware.accelerator") == "cpu":
+        return
+    for key in ("training.precision", "method.quantization.compute_dtype"):
+        if r.get(key) in ("bf16", "pure_bf16"):
+            yield (key, f"{known[0]} has no bf16 support", "use fp16")
 
 
 @rule("FTC126", ERROR, "method settings that cannot train")

@@ -17,6 +17,7 @@ from typing import Any
 from ftc import SCHEMA_VERSION, __version__
 from ftc.compiler.loader import Node, Pos
 from ftc.dotted import get_dotted
+from ftc.memory.gpus import bf16_support
 from ftc.tables import hyperparameters
 
 PEFT_KINDS = ("lora", "qlora")
@@ -287,12 +288,34 @@ def _auto_strategy(r: Resolved, world: int) -> str:
 
 def rule_precision(r: Resolved, t: dict) -> None:
     if r.get("training.precision", "auto") == "auto":
-        value = "bf16" if r.get("hardware.accelerator") == "gpu" else "fp32"
-        r.set("training.precision", value, "rule:precision-auto")
+        value, why = auto_precision(r.get("hardware.accelerator"), r.get("hardware.gpu"))
+        r.set("training.precision", value, f"rule:precision-auto ({why})")
     if r.get("model.dtype", "auto") == "auto":
         precision = r.get("training.precision")
         dtype = "bf16" if precision == "pure_bf16" else precision
         r.set("model.dtype", dtype, "rule:dtype-follows-precision")
+    if r.get("training.precision") == "fp16" and \
+            r.source("method.quantization.compute_dtype") == "table:qlora":
+        # QLoRA computes in the training precision on GPUs without bf16
+        r.set("method.quantization.compute_dtype", "fp16", "rule:compute-dtype-follows-precision")
+
+
+def auto_precision(accelerator: str | None, gpu: str | None) -> tuple[str, str]:
+    """(precision, why): fp32 on CPU; on GPUs bf16 where the card has it, else fp16.
+
+    The GPU table (ftc/memory/gpus.yaml) says which cards compute in bf16; a GPU
+    that is not named (or not in the table) is taken to be a current one (bf16),
+    and the launch preflight refuses bf16 on a GPU that lacks it.
+    """
+    if accelerator == "cpu":
+        return "fp32", "cpu"
+    if not gpu:
+        return "bf16", "no hardware.gpu named: bf16 assumed"
+    known = bf16_support(gpu)
+    if known is None:
+        return "bf16", f"{gpu} not in the GPU table: bf16 assumed"
+    name, bf16 = known
+    return ("bf16", f"{name} has bf16") if bf16 else ("fp16", f"{name} has no bf16")
 
 
 def rule_batch_split(r: Resolved, t: dict) -> None:

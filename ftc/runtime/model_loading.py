@@ -75,11 +75,15 @@ def quantization_config(lock: RunLock):
     compute = getattr(torch, DTYPES[q.get("compute_dtype", "bf16")])
     if q.get("bits", 4) == 8:
         return BitsAndBytesConfig(load_in_8bit=True)
+    sharded = lock.get("hardware.strategy") in ("zero3", "fsdp")
     return BitsAndBytesConfig(
         load_in_4bit=True,
         bnb_4bit_quant_type=q.get("quant_type", "nf4"),
         bnb_4bit_use_double_quant=bool(q.get("double_quant", True)),
         bnb_4bit_compute_dtype=compute,
+        # ZeRO-3 and FSDP shard flat tensors of one dtype: 4-bit weights stored as the
+        # compute dtype shard like the rest (transformers' QLoRA + FSDP/ZeRO-3 recipe)
+        **({"bnb_4bit_quant_storage": compute} if sharded else {}),
     )
 
 

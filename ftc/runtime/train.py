@@ -118,7 +118,7 @@ def _agree_on_run(lock: RunLock, method, state, tokenizer, resume: str | None,
     if state.is_main_process:
         try:
             payload = [("ok", *_main_process_setup(lock, method, tokenizer, resume,
-                                                     resume_requested))]
+                                                     resume_requested, state.num_processes))]
         except RunFailure as failure:
             payload = [("fail", failure.diagnostics)]
     if state.num_processes > 1:
@@ -132,7 +132,7 @@ def _agree_on_run(lock: RunLock, method, state, tokenizer, resume: str | None,
 
 
 def _main_process_setup(lock: RunLock, method, tokenizer, resume: str | None,
-                        resume_requested: bool):
+                        resume_requested: bool, world_size: int):
     import shutil
 
     from ftc.runtime.run_dir import (
@@ -144,7 +144,7 @@ def _main_process_setup(lock: RunLock, method, tokenizer, resume: str | None,
     )
 
     if resume_requested:
-        plan = plan_resume(lock, resume)
+        plan = plan_resume(lock, resume, world_size)
         run_dir, checkpoint = plan.run_dir, plan.resume_from
     else:
         run_dir, checkpoint = unique_run_dir(lock, new_run_id()), None
@@ -153,7 +153,7 @@ def _main_process_setup(lock: RunLock, method, tokenizer, resume: str | None,
     try:
         method.check_data(lock, tokenizer, prepared)  # refusals before anything is written
         _print_diagnostics(prepared.diagnostics)
-        prepare_run_dir(lock, run_dir)
+        prepare_run_dir(lock, run_dir, world_size)
         data_dir = run_dir / "data"
         if data_dir.exists():
             shutil.rmtree(data_dir)
@@ -201,6 +201,7 @@ def _record_rank(run_dir: Path, state, args, steps: int) -> None:
         "world_size": state.num_processes, "host": socket.gethostname(),
         "device": str(args.device), "steps": steps,
         "distributed_type": str(state.distributed_type),
+        "slurm_node": os.environ.get("SLURMD_NODENAME"),  # None outside a Slurm job
     })
 
 

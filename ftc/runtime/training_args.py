@@ -146,6 +146,8 @@ def checkpointing_kwargs(lock: RunLock) -> dict | None:
     PEFT); reentrant is the older one some attention kernels still need.
     """
     setting = lock.get("training.gradient_checkpointing", False)
-    if not setting:
+    # under FSDP, accelerate checkpoints activations itself (fsdp_activation_checkpointing in
+    # accelerate.yaml); the Trainer refuses both at once
+    if not setting or lock.get("hardware.strategy") == "fsdp":
         return None
     return {"use_reentrant": setting == "reentrant"}

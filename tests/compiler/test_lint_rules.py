@@ -34,7 +34,7 @@ CASES = [
     ("FTC121", ["hardware.offload=optimizer"]),
     ("FTC122", ["training.max_steps=100"]),
     ("FTC123", ["method.kind=prefix", "method.quantization={bits: 4}"]),
-    ("FTC124", ["hardware.accelerator=cpu", "hardware.gpus=2", "hardware.strategy=zero3"]),
+    ("FTC124", ["hardware.accelerator=cpu", "hardware.gpus=2", "hardware.strategy=fsdp"]),
     ("FTC125", ["hardware.gpu=T4", "training.precision=bf16"]),
     ("FTC126", ["method.kind=rlhf", "method.rlhf={reward_model: org/rm, num_generations: 3}"]),
     ("FTC127", ["method.kind=adapter", "method.adapter={type: ia3, adapter_len: 4}",

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import shlex
+import sys
 from pathlib import Path
 
 from ftc import SCHEMA_VERSION, __version__
@@ -35,7 +37,9 @@ def common_fields(values: dict, lock: dict) -> dict[str, object]:
 
 
 def launch_sh(values: dict, lock: dict) -> str:
-    return render("launch.sh.tmpl", common_fields(values, lock))
+    """launch.sh, naming the Python that compiled it: it has ftc, so the runtime too."""
+    return render("launch.sh.tmpl", {**common_fields(values, lock),
+                                     "PYTHON": shlex.quote(sys.executable or "python3")})
 
 
 def slurm_sbatch(values: dict, lock: dict) -> str:
@@ -46,7 +50,7 @@ def slurm_sbatch(values: dict, lock: dict) -> str:
         ("partition", "partition"), ("account", "account"), ("time", "time"),
         ("cpus_per_task", "cpus-per-task"), ("mem", "mem")) if key in slurm)
     return render("slurm.sbatch.tmpl", {**common_fields(values, lock), "GPU_LINE": gpu_line,
-                                         "EXTRA_SBATCH": extra})
+                                         "EXTRA_SBATCH": extra, "GPUS": hw["gpus"]})
 
 
 def _training_line(tr: dict, hw: dict) -> str:
