@@ -17,3 +17,11 @@ def get_dotted(values: dict, path: str, default: Any = None) -> Any:
             return default
         node = node[part]
     return node
+
+
+def dotted_name(path) -> str:
+    """'method.lora.target_modules[0]' for ['method', 'lora', 'target_modules', 0]."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "recipe"

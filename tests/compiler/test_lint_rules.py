@@ -39,6 +39,7 @@ CASES = [
     ("FTC126", ["method.kind=rlhf", "method.rlhf={reward_model: org/rm, num_generations: 3}"]),
     ("FTC127", ["method.kind=adapter", "method.adapter={type: ia3, adapter_len: 4}",
                 "training.learning_rate=5e-3"]),
+    ("FTC128", ["model.chat_template='{% for m in messages %}{{ m.content }'"]),
 ]
 
 
