@@ -1,7 +1,8 @@
 """`prepare_for_run`: the runtime's entry into the data pipeline.
 
 Reads the lock's data section, runs the pipeline in prepare mode and writes
-out_dir/{train,validation,test}.jsonl, report.json and rejected.jsonl.  The
+out_dir/{train,validation,test}.jsonl, report.json and rejected.jsonl (with any
+secret-shaped string redacted: such rows never reach the splits).  The
 files are written into a sibling temporary directory that replaces out_dir in
 one rename, so a failure leaves the previous out_dir (or none), never half of
 a new one.  Same lock and inputs, same bytes: output order follows input
@@ -22,6 +23,7 @@ from ftc.dataprep.pipeline import PipelineResult, run_pipeline
 from ftc.dataprep.settings import DataSettings, data_paths
 from ftc.dataprep.split import SPLITS
 from ftc.diagnostics import FtcError
+from ftc.secret_scan import redact_data
 
 # Repeated warnings are shown this many times, then counted (check lists them all).
 SHOWN_PER_RULE = 3
@@ -99,9 +101,10 @@ def write_outputs(result: PipelineResult, out_dir: Path) -> None:
                     fh.write(_dump(ex.data) + "\n")
         with (tmp / "rejected.jsonl").open("w", encoding="utf-8", newline="\n") as fh:
             for entry in result.rejected:
-                fh.write(_dump(entry) + "\n")
+                fh.write(_dump(redact_data(entry)) + "\n")
         (tmp / "report.json").write_text(
-            json.dumps(result.report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+            json.dumps(redact_data(result.report), indent=2, ensure_ascii=False) + "\n",
+            encoding="utf-8")
         os.chmod(tmp, 0o755)
         old = None
         if out_dir.exists():

@@ -94,19 +94,38 @@ def _sequences(example: dict, fmt: str, chat: bool) -> list:
     return seqs
 
 
-def count_tokens(tokenizer, examples: Sequence[dict], fmt: str) -> tuple[list[int], str]:
-    """Tokens per example (the longer side of a preference pair) and how they were counted."""
+class TemplateBroken(Exception):
+    """The chat template does not compile: (template line, message), for every example alike."""
+
+    def __init__(self, line: int, message: str):
+        super().__init__(message)
+        self.line, self.message = line, message
+
+
+def count_tokens(tokenizer, examples: Sequence[dict],
+                 fmt: str) -> tuple[list[int], str, dict[int, str]]:
+    """Tokens per example (the longer side of a preference pair), how they were counted, and
+    {example index: message} for examples the chat template refuses (raise_exception, a
+    missing key).  TemplateBroken when the template itself does not compile."""
+    from jinja2 import TemplateError, TemplateSyntaxError
+
     chat = bool(getattr(tokenizer, "chat_template", None))
     method = "chat template" if chat else "plain text (the tokenizer has no chat template)"
     flat: list[str] = []
     owner: list[int] = []
+    refused: dict[int, str] = {}
     for index, example in enumerate(examples):
-        for seq in _sequences(example, fmt, chat):
-            if isinstance(seq, list):
-                seq = (tokenizer.apply_chat_template(seq, tokenize=False) if chat
-                       else _plain(seq))
-            flat.append(seq)
-            owner.append(index)
+        try:
+            texts = [(tokenizer.apply_chat_template(seq, tokenize=False) if chat
+                      else _plain(seq)) if isinstance(seq, list) else seq
+                     for seq in _sequences(example, fmt, chat)]
+        except TemplateSyntaxError as exc:
+            raise TemplateBroken(exc.lineno or 1, exc.message or "syntax error") from None
+        except TemplateError as exc:
+            refused[index] = (str(exc).strip().splitlines() or ["template error"])[0][:200]
+            continue
+        flat += texts
+        owner += [index] * len(texts)
     counts = [0] * len(examples)
     for start in range(0, len(flat), _BATCH):
         batch = flat[start:start + _BATCH]
@@ -114,7 +133,7 @@ def count_tokens(tokenizer, examples: Sequence[dict], fmt: str) -> tuple[list[in
         for offset, seq_ids in enumerate(ids):
             i = owner[start + offset]
             counts[i] = max(counts[i], len(seq_ids))
-    return counts, method
+    return counts, method, refused
 
 
 def percentiles(values: Sequence[int]) -> dict:
