@@ -61,9 +61,28 @@ def expand(path: str | Path) -> Path:
     return Path(text)
 
 
+def _limit(name: str, default: int) -> int:
+    try:
+        return os.pathconf("/", name)
+    except (OSError, ValueError, AttributeError):
+        return default
+
+
+NAME_MAX = _limit("PC_NAME_MAX", 255)
+PATH_MAX = _limit("PC_PATH_MAX", 4096)
+
+
+def check_length(path: str | Path) -> None:
+    """FileProblem when no file could ever have this name (too long, whether it exists or not)."""
+    raw = os.fsencode(path)
+    if len(raw) >= PATH_MAX or any(len(part) > NAME_MAX for part in raw.split(b"/")):
+        raise FileProblem("the path is too long for this system")
+
+
 def stat_path(path: str | Path) -> os.stat_result:
     """os.stat (following links) with every failure as a FileProblem."""
     try:
+        check_length(expand(path))
         return os.stat(expand(path))
     except ValueError:
         raise FileProblem("the path contains a NUL byte") from None
@@ -83,6 +102,7 @@ def check_regular(path: str | Path) -> os.stat_result:
 def open_regular(path: str | Path):
     """A binary file object for a regular file (for streaming reads of any size)."""
     try:
+        check_length(expand(path))
         fd = os.open(expand(path), os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except ValueError:
         raise FileProblem("the path contains a NUL byte") from None

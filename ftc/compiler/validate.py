@@ -84,9 +84,12 @@ def validate_tree(tree: Node) -> list[Diagnostic]:
         if abstract and error.validator == "required":
             continue
         schema.extend(_diagnose(error, tree))
-    # one message per value: a wrong type makes its range or form moot
-    said = {_at(d) for d in checked} | {_at(d) for d in schema if d.rule == "FTC011"}
-    return checked + [d for d in schema if d.rule != "FTC014" or _at(d) not in said]
+    # one message per value: the value checks are the most specific, and a wrong type
+    # makes a range or form moot
+    checked_at = {_at(d) for d in checked}
+    typed_at = {_at(d) for d in schema if d.rule == "FTC011"}
+    return checked + [d for d in schema if _at(d) not in checked_at
+                      and (d.rule != "FTC014" or _at(d) not in typed_at)]
 
 
 def _at(d: Diagnostic) -> tuple[str, int, int]:

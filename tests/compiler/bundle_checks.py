@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from ftc.compiler.emit.templates import TEMPLATE_DIR
@@ -25,7 +25,7 @@ SBATCH_EXTRA = re.compile(r"#SBATCH --(gpus-per-node|partition|account|time|cpus
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
-@lru_cache(maxsize=None)
+@cache
 def template_lines(name: str) -> tuple[re.Pattern[str], ...]:
     """One regex per template line, each {{FIELD}} matching any text on that line."""
     out = []
