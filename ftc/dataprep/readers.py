@@ -16,7 +16,7 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ftc.dataprep.rows import RowProblem, parse_row
+from ftc.dataprep.rows import DECODER, RowProblem, check_value, parse_row
 from ftc.dataprep.rules import problem
 from ftc.diagnostics import Diagnostic
 from ftc.safe_files import FileProblem, kind_of, open_regular, read_regular, stat_path
@@ -207,7 +207,7 @@ def _read_json(data: bytes, display: str, result: ReadResult) -> None:
     if not stripped.startswith("["):
         skip = len(text) - len(stripped)
         try:
-            _, end = json.JSONDecoder().raw_decode(text, skip)
+            _, end = DECODER.raw_decode(text, skip)
             one_value = not text[end:].strip()
         except (ValueError, RecursionError):
             one_value = False
@@ -225,7 +225,6 @@ def _read_json(data: bytes, display: str, result: ReadResult) -> None:
         result.rows.append(Row(display, line, value))
         result.seen += 1
         return
-    decoder = json.JSONDecoder()
     pos = len(text) - len(stripped) + 1
     expect_value = True
     while True:
@@ -243,18 +242,17 @@ def _read_json(data: bytes, display: str, result: ReadResult) -> None:
             expect_value = True
             continue
         try:
-            value, end = decoder.raw_decode(text, pos)
+            value, end = DECODER.raw_decode(text, pos)
         except json.JSONDecodeError as exc:
             _json_error(display, text, exc.pos, exc.msg, result)
             return
-        except (ValueError, RecursionError) as exc:  # a huge number, or nesting
-            reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
-            _json_error(display, text, pos, reason[:120], result)
+        except RecursionError:  # the decoder cannot skip what it cannot parse
+            _json_error(display, text, pos, "nested too deeply", result)
             return
         line = text.count("\n", 0, pos) + 1
         col = pos - (text.rfind("\n", 0, pos) + 1) + 1
         try:
-            value = parse_row(text[pos:end])  # the same checks as a JSONL line
+            check_value(value)  # the same checks as a JSONL line
         except RowProblem as exc:
             result.diagnostics.append(problem(exc.rule, display, line, exc.message, col=col))
             _reject(result, exc.reason, display, line, text[pos:end][:4 * _PREVIEW])

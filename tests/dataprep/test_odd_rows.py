@@ -25,12 +25,13 @@ from .conftest import CHATML, chat, distinct_rows, make_lock, write_jsonl
 ODD = {
     "bad_number": '{"messages": [], "n": ' + "9" * 5000 + "}",
     "nan": '{"messages": [{"role": "user", "content": NaN}]}',
+    "overflow": '{"messages": [], "x": 1e999}',
     "lone_surrogate": '{"messages": [{"role": "user", "content": "\\ud800"}, '
                       '{"role": "assistant", "content": "x"}]}',
     "nested_too_deeply": '{"a": ' * 100000 + "1" + "}" * 100000,
     "deep_but_parsable": '{"messages": ' + "[" * 100 + "]" * 100 + "}",
 }
-REASONS = {"bad_number": "bad_number", "nan": "bad_number", "lone_surrogate": "lone_surrogate",
+REASONS = {"bad_number": "bad_number", "nan": "bad_number", "overflow": "bad_number", "lone_surrogate": "lone_surrogate",
            "nested_too_deeply": "nested_too_deeply", "deep_but_parsable": "nested_too_deeply"}
 TOKEN = "hf_" + "aB3dE5fG7hI9jK1lM3nO5pQ7rS9tU1vW3x"
 
@@ -48,10 +49,11 @@ def test_each_odd_row_is_rejected_with_its_line_and_the_run_goes_on(tmp_path, na
 
 def test_non_utf8_and_odd_rows_in_json_and_csv(tmp_path):
     good = json.dumps(chat("hello there", "hi"))
-    (tmp_path / "d.json").write_text(f'[{good},\n{ODD["lone_surrogate"]},\n{good}]')
+    (tmp_path / "d.json").write_text(f'[{good},\n{ODD["lone_surrogate"]},\n{ODD["bad_number"]},'
+                                     f'\n{good}]')
     result = check_files([str(tmp_path / "d.json")], DataSettings(split=None))
-    assert [r["reason"] for r in result.rejected] == ["lone_surrogate"]
-    assert result.report["rows"]["in"] == 3
+    assert [r["reason"] for r in result.rejected] == ["lone_surrogate", "bad_number"]
+    assert result.report["rows"]["in"] == 4  # the array was read to its end
     (tmp_path / "d.csv").write_text('messages\n"[{""role"": ""user"", ""content"": NaN}]"\n')
     result = check_files([str(tmp_path / "d.csv")], DataSettings(split=None))
     assert [r["reason"] for r in result.rejected] == ["bad_number"]
