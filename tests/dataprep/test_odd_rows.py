@@ -31,8 +31,9 @@ ODD = {
     "nested_too_deeply": '{"a": ' * 100000 + "1" + "}" * 100000,
     "deep_but_parsable": '{"messages": ' + "[" * 100 + "]" * 100 + "}",
 }
-REASONS = {"bad_number": "bad_number", "nan": "bad_number", "overflow": "bad_number", "lone_surrogate": "lone_surrogate",
-           "nested_too_deeply": "nested_too_deeply", "deep_but_parsable": "nested_too_deeply"}
+REASONS = {"bad_number": "bad_number", "nan": "bad_number", "overflow": "bad_number",
+           "lone_surrogate": "lone_surrogate", "nested_too_deeply": "nested_too_deeply",
+           "deep_but_parsable": "nested_too_deeply"}
 TOKEN = "hf_" + "aB3dE5fG7hI9jK1lM3nO5pQ7rS9tU1vW3x"
 
 
