@@ -13,15 +13,12 @@ exit 0 means a bundle that passes every check in bundle_checks.py.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import os
 import shutil
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from ftc.cli import main
 from ftc.compiler import compile_recipe
 
 from .bundle_checks import check_bundle
@@ -32,16 +29,11 @@ FUZZ = settings(max_examples=EXAMPLES, derandomize=True, database=None, deadline
                 print_blob=True, suppress_health_check=list(HealthCheck))
 
 
-def cli(*argv) -> tuple[int, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = main([str(a) for a in argv])
-        except SystemExit as exc:  # argparse usage errors
-            code = exc.code
-    text = out.getvalue() + err.getvalue()
-    assert "internal error" not in text and "Traceback" not in text, text[-3000:]
-    return code, text
+def run(ftc, *argv) -> tuple[int, str]:
+    """The CLI in-process (the `ftc` fixture); an internal error fails the test."""
+    code, out, err = ftc(*argv)
+    assert "internal error" not in out + err and "Traceback" not in out + err, (out + err)[-3000:]
+    return code, out + err
 
 
 OUTCOMES: dict[int, int] = {}
@@ -50,15 +42,15 @@ OUTCOMES: dict[int, int] = {}
 @pytest.mark.fuzz
 @FUZZ
 @given(case=recipe_cases())
-def test_fuzzed_recipes_never_crash_and_exit_0_means_a_sound_bundle(case, tmp_path_factory):
+def test_fuzzed_recipes_never_crash_and_exit_0_means_a_sound_bundle(case, ftc, tmp_path_factory):
     root = tmp_path_factory.mktemp("case")
     try:
         fixtures(root)
         recipe = write_case(case, root)
-        lint_code, lint_text = cli("lint", recipe, *[a for s in case.sets for a in ("--set", s)])
+        sets = [a for s in case.sets for a in ("--set", s)]
+        lint_code, lint_text = run(ftc, "lint", recipe, *sets)
         bundle = root / "bundle"
-        code, text = cli("compile", recipe, *[a for s in case.sets for a in ("--set", s)],
-                         "-o", bundle)
+        code, text = run(ftc, "compile", recipe, *sets, "-o", bundle)
         OUTCOMES[code] = OUTCOMES.get(code, 0) + 1
         assert code in (0, 1, 2) and lint_code in (0, 1, 2)
         assert (lint_code == 2) == (code == 2), (lint_text, text)
