@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 TINY   := models/tiny-llama
 
-.PHONY: venv demo test test-fast lint bench clean
+.PHONY: venv demo test test-fast fuzz lint bench clean
 
 venv: $(STAMP)
 
@@ -28,6 +28,11 @@ test: $(STAMP)
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow and not distributed"
+
+# The property tests at full size: 10,000 hostile recipes and 10,000 data sets
+# (make test runs them with 200 examples each; the seed is fixed either way).
+fuzz: $(STAMP)
+	FTC_FUZZ_EXAMPLES=10000 $(BIN)/python -m pytest -q -m fuzz -p no:cacheprovider
 
 lint: $(STAMP)
 	$(BIN)/ruff check ftc tests benchmarks
