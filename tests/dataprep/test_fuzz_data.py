@@ -17,11 +17,10 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import shutil
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ftc.dataprep import prepare_for_run
@@ -32,9 +31,7 @@ from ftc.secret_scan import find_secret
 
 from .conftest import make_lock
 
-EXAMPLES = int(os.environ.get("FTC_FUZZ_EXAMPLES", "200"))
-FUZZ = settings(max_examples=EXAMPLES, derandomize=True, database=None, deadline=None,
-                print_blob=True, suppress_health_check=list(HealthCheck))
+EXAMPLES = settings.default.max_examples  # tests/conftest.py: FTC_FUZZ_EXAMPLES, fixed seed
 TOKEN = "hf_" + "aB3dE5fG7hI9jK1lM3nO5pQ7rS9tU1vW3x"
 
 WORDS = st.sampled_from(["billing", "refund", "shipping", "late", "order", "the", "a", "why",
@@ -150,7 +147,6 @@ def _strict(name):
 
 
 @pytest.mark.fuzz
-@FUZZ
 @given(case=data_case())
 def test_fuzzed_data_never_crashes_and_every_row_is_counted(case, cli, tmp_path_factory):
     train, validation, fmt = case
@@ -205,6 +201,6 @@ def test_fuzzed_data_never_crashes_and_every_row_is_counted(case, cli, tmp_path_
 @pytest.mark.fuzz
 def test_the_data_fuzz_reached_both_outcomes():
     """Not degenerate: some generated data is prepared, some is refused."""
-    if EXAMPLES < 100 or not OUTCOMES:
-        pytest.skip("needs the fuzz test above to have run with >= 100 examples")
-    assert OUTCOMES.get("written", 0) >= EXAMPLES // 20 and OUTCOMES.get("refused"), OUTCOMES
+    written, refused = OUTCOMES.get("written", 0), OUTCOMES.get("refused", 0)
+    print(f"\ndata fuzz: {written} prepared, {refused} refused with errors")
+    assert written + refused < 100 or (written >= EXAMPLES // 20 and refused), OUTCOMES
