@@ -261,3 +261,12 @@ def test_chat_template_syntax_error_points_at_its_line(write, recipe):
     good = text.replace("{{ m.content }\n", "{{ m.content }}\n")
     path.write_text(good)
     assert not [d for d in compile_recipe(path).diagnostics if d.rule == "FTC128"]
+
+
+def test_a_first_data_row_nested_100000_deep_is_not_a_crash(recipe, ftc, tmp_path):
+    """Format detection reads the first row; it must give up on it, not recurse into it."""
+    (tmp_path / "data" / "train.jsonl").write_text('{"a": ' * 100000 + "1" + "}" * 100000)
+    code, out = lint(ftc, recipe)
+    assert code == 0, out
+    code, _, err = ftc("compile", recipe, "-o", tmp_path / "b")
+    assert code == 0 and "internal error" not in err

@@ -144,3 +144,12 @@ def test_examples_a_template_refuses_are_each_an_error(tmp_path, tiny_tokenizer_
     settings.chat_template = CHATML
     assert not [d for d in check_files([str(tmp_path / "d.jsonl")], settings).diagnostics
                 if d.rule == "FTC342"]
+
+
+def test_labels_that_look_like_rich_markup_are_shown_as_text(tmp_path, cli):
+    rows = [chat(f"ticket {i} text t{i}", label) for i, label in
+            enumerate(["[/red]", "[bold]x", "[/red]", "[bold]x", "[link=x]y"] * 4)]
+    code, out, err = cli("data", "check", write_jsonl(tmp_path / "d.jsonl", rows),
+                         "--task", "classification")
+    assert code in (0, 1) and "internal error" not in out + err
+    assert "[/red]" in out and "[bold]x" in out
