@@ -12,6 +12,7 @@ machine-dependent goes into the files.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -91,7 +92,12 @@ def _dump(obj: object) -> str:
 
 
 def write_outputs(result: PipelineResult, out_dir: Path) -> None:
-    """Write the splits, report and rejected rows; replace out_dir atomically."""
+    """Write the splits, report and rejected rows; replace out_dir atomically.
+
+    Only an empty directory or an earlier output (it has report.json) is
+    replaced: `-o ~` must never move a home directory aside and delete it.
+    """
+    _check_replaceable(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     try:
@@ -116,3 +122,14 @@ def write_outputs(result: PipelineResult, out_dir: Path) -> None:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def _check_replaceable(out_dir: Path) -> None:
+    if not (out_dir.exists() or out_dir.is_symlink()):
+        return
+    if out_dir.is_symlink() or not out_dir.is_dir():
+        raise OSError(errno.EEXIST, f"{out_dir} exists and is not a directory ftc wrote; "
+                      "not replacing it")
+    if any(out_dir.iterdir()) and not (out_dir / "report.json").is_file():
+        raise OSError(errno.EEXIST, f"{out_dir} holds other files (no report.json from an "
+                      "earlier prepare); not replacing it")

@@ -153,3 +153,23 @@ def test_labels_that_look_like_rich_markup_are_shown_as_text(tmp_path, cli):
                          "--task", "classification")
     assert code in (0, 1) and "internal error" not in out + err
     assert "[/red]" in out and "[bold]x" in out
+
+
+def test_prepare_never_replaces_a_directory_it_did_not_write(tmp_path, cli):
+    """`-o ~` once meant: move the home directory aside, write the splits, delete it."""
+    write_jsonl(tmp_path / "train.jsonl", distinct_rows(30))
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("name: r\nmodel: {base: m}\nmethod: {kind: lora}\n"
+                      "data: {train: train.jsonl}\n")
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "thesis.tex").write_text("years of work")
+    (tmp_path / "a-file").write_text("keep")
+    for target in (home, tmp_path / "a-file"):
+        code, _, err = cli("data", "prepare", recipe, "-o", target)
+        assert code == 1 and "not replacing it" in err and "internal error" not in err
+    assert (home / "thesis.tex").read_text() == "years of work"
+    assert (tmp_path / "a-file").read_text() == "keep"
+    out = tmp_path / "out"
+    assert cli("data", "prepare", recipe, "-o", out)[0] == 0
+    assert cli("data", "prepare", recipe, "-o", out)[0] == 0  # its own output is replaced
