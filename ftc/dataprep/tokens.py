@@ -10,10 +10,12 @@ template when it has one, since that is the sequence the trainer sees.
 from __future__ import annotations
 
 import math
+import stat
 from collections.abc import Sequence
 from pathlib import Path
 
 from ftc.dataprep.formats import COMPLETION, MESSAGES, PREFERENCE
+from ftc.safe_files import FileProblem, kind_of, stat_path
 
 _BATCH = 512
 
@@ -29,6 +31,10 @@ def load_tokenizer(name_or_path: str | None, base_dir: Path | None = None):
         reason = _not_cached(name_or_path)
         if reason:
             return None, reason
+    else:
+        odd = _special_entry(local)
+        if odd:  # transformers would open it and block (a FIFO) or read without end
+            return None, f"tokenizer {name_or_path!r} could not be loaded: {odd}"
     try:
         from transformers import AutoTokenizer
         from transformers.utils import logging as hf_logging
@@ -41,6 +47,20 @@ def load_tokenizer(name_or_path: str | None, base_dir: Path | None = None):
     except Exception as exc:  # any load failure means "no token counts", said plainly
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         return None, f"tokenizer {name_or_path!r} could not be loaded: {first[:200]}"
+
+
+def _special_entry(directory: Path) -> str | None:
+    """'NAME is a FIFO ...' for the first entry of a model directory that is not a file or dir."""
+    for entry in sorted(directory.iterdir()):
+        try:
+            mode = stat_path(entry).st_mode
+        except FileProblem as exc:
+            if exc.missing:
+                continue
+            return f"{entry.name}: {exc.reason}"
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+            return f"{entry.name} is {kind_of(mode)}, not a regular file"
+    return None
 
 
 def use_chat_template(tokenizer, setting: str | None) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import threading
 
 import pytest
@@ -173,3 +174,15 @@ def test_prepare_never_replaces_a_directory_it_did_not_write(tmp_path, cli):
     out = tmp_path / "out"
     assert cli("data", "prepare", recipe, "-o", out)[0] == 0
     assert cli("data", "prepare", recipe, "-o", out)[0] == 0  # its own output is replaced
+
+
+def test_a_tokenizer_directory_holding_a_fifo_is_refused_not_opened(tmp_path, cli,
+                                                                     tiny_tokenizer_dir):
+    model = tmp_path / "model"
+    shutil.copytree(tiny_tokenizer_dir, model)
+    (model / "tokenizer.json").unlink()
+    os.mkfifo(model / "tokenizer.json")
+    path = write_jsonl(tmp_path / "d.jsonl", distinct_rows(3))
+    code, out, err = cli("data", "check", path, "--model", model, "--max-seq-length", "64")
+    assert code == 0 and "FTC341" in out
+    assert "tokenizer.json is a FIFO (named pipe), not a regular file" in out
