@@ -7,7 +7,7 @@ TINY   := models/tiny-llama
 
 LLAMA  := $(VENV)/.llama-cpp
 
-.PHONY: venv demo test test-fast lint bench clean llama-cpp
+.PHONY: venv demo test test-fast fuzz lint bench clean llama-cpp
 
 venv: $(STAMP)
 
@@ -44,6 +44,11 @@ test: $(STAMP) $(LLAMA)
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow and not distributed"
+
+# The property tests at full size: 10,000 hostile recipes and 10,000 data sets
+# (make test runs them with 200 examples each; the seed is fixed either way).
+fuzz: $(STAMP)
+	FTC_FUZZ_EXAMPLES=10000 $(BIN)/python -m pytest -q -m fuzz -p no:cacheprovider
 
 lint: $(STAMP)
 	$(BIN)/ruff check ftc tests benchmarks

@@ -29,3 +29,11 @@ def leaves(values: dict, prefix: str = "") -> dict[str, Any]:
         else:
             out[path] = value
     return out
+
+
+def dotted_name(path) -> str:
+    """'method.lora.target_modules[0]' for ['method', 'lora', 'target_modules', 0]."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "recipe"

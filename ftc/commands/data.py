@@ -9,7 +9,16 @@ import sys
 from pathlib import Path
 
 from ftc.commands.common_args import add_set_argument
-from ftc.diagnostics import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, FtcError, exit_code, render
+from ftc.diagnostics import (
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    EXIT_USAGE,
+    FtcError,
+    exit_code,
+    one_line,
+    render,
+)
+from ftc.secret_scan import redact, redact_data
 
 NAME = "data"
 HELP = "check, prepare or export training data"
@@ -122,7 +131,7 @@ def _check(args: argparse.Namespace) -> int:
     result = check_files(args.files, settings, validation=args.validation, test=args.test)
     if args.json:
         print(json.dumps({"diagnostics": json.loads(render(result.diagnostics, "json")),
-                          "summary": result.report}, indent=2, ensure_ascii=False))
+                          "summary": redact_data(result.report)}, indent=2, ensure_ascii=False))
         return exit_code(result.diagnostics)
     if result.diagnostics:
         print(render(result.diagnostics, "text"))
@@ -133,12 +142,13 @@ def _check(args: argparse.Namespace) -> int:
 def _table(title: str, rows: list[tuple[str, str]]) -> None:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=title, show_header=False, title_justify="left")
+    table = Table(title=Text(one_line(title)), show_header=False, title_justify="left")
     table.add_column("what", style="bold", no_wrap=True)
     table.add_column("value")
-    for what, value in rows:
-        table.add_row(what, value)
+    for what, value in rows:  # Text: a label like "[/x]" is data, not rich markup
+        table.add_row(Text(one_line(redact(what))), Text(one_line(redact(value))))
     Console(soft_wrap=False).print(table)
 
 
@@ -191,7 +201,7 @@ def _prepare(args: argparse.Namespace) -> int:
     if prepared.diagnostics:
         sys.stderr.write(render(prepared.diagnostics, "text") + "\n")
     if args.json:
-        print(json.dumps(prepared.report, indent=2, ensure_ascii=False))
+        print(json.dumps(redact_data(prepared.report), indent=2, ensure_ascii=False))
     else:
         _table(f"data prepared in {out}/", summary_rows(prepared.report) + [
             ("written", ", ".join(f"{k}.jsonl {v:,}" for k, v in prepared.report["splits"].items()

@@ -28,8 +28,8 @@ from ftc.diagnostics import ERROR, WARNING, Diagnostic
 from ftc.memory.gpus import bf16_support
 from ftc.tables import hyperparameters
 
-# (path the problem is reported at, message, hint)
-Finding = tuple[str, str, str | None]
+# (path the problem is reported at, message, hint[, lines below the value's first line])
+Finding = tuple
 
 
 LOCAL = ("local",)
@@ -66,9 +66,10 @@ def run_rules(r: Resolved, ignore: set[str] = frozenset()) -> list[Diagnostic]:
     for item in REGISTRY.values():
         if item.id in ignored or backend not in item.backends:
             continue
-        for path, message, hint in item.check(r, table):
+        for path, message, hint, *lines_down in item.check(r, table):
             pos = r.where(path)
-            out.append(Diagnostic(pos.path, pos.line, pos.col, item.severity, item.id,
+            line = pos.line + (lines_down[0] if lines_down else 0)
+            out.append(Diagnostic(pos.path, line, pos.col, item.severity, item.id,
                                   message, hint))
     return out
 
@@ -178,7 +179,21 @@ def batch_reachable(r: Resolved, t: dict) -> Iterator[Finding]:
         yield ("training.batch_size",
                f"batch_size {batch} != micro_batch_size {micro} x gradient_accumulation "
                f"{accum} x world size {world} (= {micro * accum * world})",
-               f"choose a batch_size divisible by the world size ({world}) and the micro batch")
+               _batch_fixes(batch, micro, accum, world))
+
+
+def _batch_fixes(batch: int, micro: int, accum: int, world: int) -> str:
+    """The changes that make the product right, the per-device parts first."""
+    fixes = []
+    if batch % (accum * world) == 0:
+        new = batch // (accum * world)
+        fixes.append(f"training.micro_batch_size: {new} ({new} x {accum} x {world} = {batch})")
+    if batch % (micro * world) == 0:
+        new = batch // (micro * world)
+        fixes.append(f"training.gradient_accumulation: {new} ({micro} x {new} x {world} = "
+                     f"{batch})")
+    fixes.append(f"training.batch_size: {micro * accum * world}")
+    return "set " + ", or ".join(fixes)
 
 
 @rule("FTC111", ERROR, "fp16/bf16 training on CPU")
@@ -494,3 +509,20 @@ def export_gguf_architecture(r: Resolved, t: dict) -> Iterator[Finding]:
     from ftc.compiler.export_lint import gguf_architecture
 
     yield from gguf_architecture(r)
+
+
+@rule("FTC128", ERROR, "the chat template does not compile")
+def chat_template_compiles(r: Resolved, t: dict) -> Iterator[Finding]:
+    from ftc.compiler.chat_template_check import NAMED_TEMPLATES, template_error
+
+    source = r.get("model.chat_template")
+    if not isinstance(source, str) or source in NAMED_TEMPLATES:
+        return
+    found = template_error(source)
+    if found:
+        line, message = found
+        # a multi-line template is a `|` block: its line N is N - 1 lines below the first
+        down = line - 1 if "\n" in source.rstrip("\n") else 0
+        yield ("model.chat_template", f"model.chat_template does not compile: template line "
+               f"{line}: {message}", "the template is Jinja, as in a tokenizer's "
+               "chat_template; chatml and llama3 name built-in templates", down)

@@ -18,6 +18,7 @@ from ftc import SCHEMA_VERSION, __version__
 from ftc.compiler.loader import Node, Pos
 from ftc.dotted import get_dotted
 from ftc.memory.gpus import bf16_support
+from ftc.safe_files import FileProblem, open_regular
 from ftc.tables import hyperparameters
 
 PEFT_KINDS = ("lora", "qlora")
@@ -359,17 +360,27 @@ def rule_data(r: Resolved, t: dict) -> None:
     r.default("data.packing", _t(t, "data", "packing"), "table:data")
 
 
+DETECT_LINES = 1000  # blank lines skipped before giving up
+DETECT_LINE_BYTES = 1 << 20
+
+
 def detect_format(files: list | None, base_dir: Path | None) -> str | None:
-    """Format from the keys of the first record of the first JSONL file, if it is here."""
+    """Format from the keys of the first record of the first JSONL file, if it is here.
+
+    Reads at most a bounded first line of a regular file: detection must never
+    hang on a FIFO or read /dev/zero without end.
+    """
     if not files or base_dir is None or not str(files[0]).endswith(".jsonl"):
         return None
-    path = base_dir / files[0]
     try:
-        with open(path, encoding="utf-8") as fh:
-            for line in fh:
+        with open_regular(base_dir / files[0]) as fh:
+            for _ in range(DETECT_LINES):
+                line = fh.readline(DETECT_LINE_BYTES)
+                if not line:
+                    return None
                 if line.strip():
-                    return format_of(json.loads(line))
-    except (OSError, ValueError):
+                    return format_of(json.loads(line))  # a cut-off line is invalid JSON
+    except (FileProblem, OSError, ValueError, RecursionError):  # the data check says why
         return None
     return None
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ftc.memory.data import table
 from ftc.memory.errors import APPROXIMATE_MODEL, UNKNOWN_MODEL, MemoryInputError, Note
+from ftc.safe_files import FileProblem, read_regular
 
 # Module name -> (d_in, d_out) getter, Llama naming; BERT's names map onto them.
 DECODER_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
@@ -22,6 +23,8 @@ ENCODER_NAMES = {"query": "q_proj", "key": "k_proj", "value": "v_proj", "dense":
                  "output.dense": "down_proj"}
 # Assumed for a model known only by its parameter count (Llama-2's tokenizer).
 DEFAULT_VOCAB = 32000
+MAX_CONFIG_BYTES = 16 * 2**20  # a config.json is a few KB
+MAX_DIM = 10**9  # far above any real width, depth or vocabulary
 
 
 @dataclass(frozen=True)
@@ -241,10 +244,21 @@ def resolve_shape(base: str, parameters: float | None = None,
         config = hub_cache_config(base) or config
     if config.is_file():
         try:
-            return from_config(json.loads(config.read_text(encoding="utf-8")), base)
-        except (ValueError, KeyError, TypeError) as exc:
+            data = json.loads(read_regular(config, MAX_CONFIG_BYTES, "config.json"))
+            if not isinstance(data, dict):
+                raise ValueError("expected a JSON object")
+            shape = from_config(data, base)
+            dims = (shape.hidden, shape.intermediate, shape.layers, shape.heads, shape.vocab,
+                    shape.experts, shape.head_dim)
+            if min(dims) < 1 or max(dims) > MAX_DIM:
+                raise ValueError(f"sizes must be between 1 and {MAX_DIM:,}")
+            return shape
+        except (FileProblem, ValueError, KeyError, TypeError, AttributeError,
+                ZeroDivisionError, RecursionError, OverflowError) as exc:
+            reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
             raise MemoryInputError(key, UNKNOWN_MODEL,
-                                   f"cannot read the model shapes from {config}: {exc}") from None
+                                   f"cannot read the model shapes from {config}: {reason}"
+                                   ) from None
     shape = from_table(base)
     if shape is not None:
         return shape

@@ -63,6 +63,7 @@ CASES = [
     ("FTC160", ["method.kind=prefix", "export.formats=[gguf]"]),
     ("FTC161", ["method.kind=full", "training.learning_rate=2e-5",
                 "export.merge_adapters=true"]),
+    ("FTC128", ["model.chat_template='{% for m in messages %}{{ m.content }'"]),
 ]
 # rules whose case needs files beyond a recipe: tested where those files are made
 COVERED_ELSEWHERE = {"FTC162"}  # tests/export/test_lint.py (a local base's config.json)

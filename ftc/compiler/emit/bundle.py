@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ftc import __version__
 from ftc.compiler.emit.accelerate_config import accelerate_config
-from ftc.compiler.emit.deepspeed_config import deepspeed_config
+from ftc.compiler.emit.deepspeed_config import custom_json, deepspeed_config
 from ftc.compiler.emit.manifest import manifest
 from ftc.compiler.emit.templates import bundle_readme, launch_sh, slurm_sbatch
 from ftc.compiler.emit.yaml_text import yaml_text
@@ -68,7 +68,7 @@ def encode_with_manifest(values: dict, files: dict[str, str | bytes],
 def _deepspeed_json(values: dict) -> str | None:
     custom = values["hardware"].get("deepspeed_config")
     if custom:
-        return Path(custom).read_text(encoding="utf-8")
+        return custom_json(Path(custom))
     config = deepspeed_config(values)
     return None if config is None else json.dumps(config, indent=2, sort_keys=True) + "\n"
 
