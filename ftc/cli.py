@@ -22,6 +22,7 @@ COMMANDS = [
     "estimate",
     "recommend",
     "new",
+    "recipes",
 ]
 
 
