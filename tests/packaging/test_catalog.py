@@ -55,7 +55,8 @@ def test_cp_copies_the_extends_chain_and_data_and_the_copy_lints_clean(capsys, t
     first = (team / "llama-3.1-8b-qlora.yaml").read_text().splitlines()[0]
     assert first == f"# yaml-language-server: $schema={SCHEMA_FILE}"
     capsys.readouterr()
-    code, diags = run_json(capsys, "lint", "--format", "json", str(team / "llama-3.1-8b-qlora.yaml"))
+    copy = str(team / "llama-3.1-8b-qlora.yaml")
+    code, diags = run_json(capsys, "lint", "--format", "json", copy)
     assert code == 0 and not [d for d in diags if d["severity"] == "error"]
 
 
