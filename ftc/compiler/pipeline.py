@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ftc.compiler.ignores import check_cli as check_cli_ignores
+from ftc.compiler.ignores import check_tree as check_ignored_ids
 from ftc.compiler.lint_rules import run_rules
 from ftc.compiler.loader import SOURCE_SET, apply_override, load_recipe_tree, parse_override
 from ftc.compiler.resolve import RULES as LOCAL_RULES
@@ -49,6 +51,10 @@ def compile_recipe(recipe_path: str | Path, overrides: Sequence[str] = (),
     """Load, validate, resolve and lint one recipe; never raises for user mistakes."""
     path = Path(recipe_path)
     result = Compiled(path)
+    bad_ignores = check_cli_ignores(ignore)
+    if bad_ignores:
+        result.diagnostics, result.usage_error = bad_ignores, True
+        return result
     try:
         tree = load_recipe_tree(path, str(recipe_path))
         for index, text in enumerate(overrides, start=1):
@@ -61,6 +67,7 @@ def compile_recipe(recipe_path: str | Path, overrides: Sequence[str] = (),
         return result
     secrets, found = scan_tree(tree)
     result.diagnostics = secrets + redact_diagnostics(validate_tree(tree), found)
+    result.diagnostics = result.diagnostics or check_ignored_ids(tree)
     if result.diagnostics or is_abstract(tree):
         result.abstract = is_abstract(tree)
         return result
