@@ -83,3 +83,17 @@ def test_catalog_from_the_install(installed, tmp_path):
     assert cp.returncode == 0, cp.stderr
     lint = ftc(installed, tmp_path, "lint", str(tmp_path / "team" / "llama-3.1-8b-qlora.yaml"))
     assert lint.returncode == 0, lint.stdout + lint.stderr
+
+
+def test_the_sdist_carries_the_same_data(tmp_path):
+    import tarfile
+
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    subprocess.run([sys.executable, "-c", "import sys; from setuptools import build_meta as b; "
+                    "b.build_sdist(sys.argv[1])", str(tmp_path)], cwd=ROOT, env=env, check=True,
+                   capture_output=True)
+    with tarfile.open(next(tmp_path.glob("ftc-*.tar.gz"))) as tar:
+        names = {n.split("/", 1)[1] for n in tar.getnames() if "/" in n}
+    assert {"ftc/share/schemas/recipe.schema.json", "ftc/share/launch/launch.sh.tmpl",
+            "ftc/share/recipes/quickstart.yaml", "ftc/share/recipes/data/tickets/train.jsonl",
+            "ftc/tables/hyperparameters.yaml"} <= names
