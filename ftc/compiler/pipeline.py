@@ -19,6 +19,7 @@ from ftc.compiler.lint_rules import run_rules
 from ftc.compiler.loader import SOURCE_SET, apply_override, load_recipe_tree, parse_override
 from ftc.compiler.resolve import RULES as LOCAL_RULES
 from ftc.compiler.resolve import Resolved, resolve
+from ftc.compiler.suppress import apply as apply_suppressions
 from ftc.compiler.validate import is_abstract, known_keys, subschema, validate_tree
 from ftc.diagnostics import ERROR, Diagnostic, FtcError
 from ftc.providers import is_provider
@@ -74,6 +75,7 @@ def compile_recipe(recipe_path: str | Path, overrides: Sequence[str] = (),
     result.resolved = resolve(tree, rules_for)
     result.diagnostics = run_rules(result.resolved, set(ignore))
     result.diagnostics += backend_diagnostics(result.resolved, set(ignore))
+    result.diagnostics = apply_suppressions(result.diagnostics, str(recipe_path), lint_ran=True)
     return result
 
 
