@@ -15,6 +15,7 @@ HELP = "check recipes against the schema and the lint rules"
 EPILOG = """examples:
   ftc lint recipes/*.yaml
   ftc lint --format github recipes/**/*.yaml     # annotations in a GitHub PR
+  ftc lint --format sarif recipes/*.yaml > ftc.sarif   # GitHub code scanning upload
   ftc lint --strict --ignore FTC102 recipe.yaml  # warnings fail, except FTC102
   ftc lint --list-rules --format json
 
@@ -23,7 +24,7 @@ exit status: 0 clean (warnings allowed), 1 problems found, 2 usage error"""
 
 def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("recipes", nargs="*", metavar="RECIPE", help="recipe files")
-    p.add_argument("--format", choices=["text", "json", "github"], default="text",
+    p.add_argument("--format", choices=["text", "json", "github", "sarif"], default="text",
                    help="output format (default text)")
     p.add_argument("--strict", action="store_true", help="warnings also fail (exit 1)")
     add_ignore_argument(p)
@@ -37,6 +38,11 @@ def run(args: argparse.Namespace) -> int:
     if not args.recipes:
         return fail(args, NAME, "give at least one recipe file", code=EXIT_USAGE)
     diagnostics, usage = lint(args.recipes, args.overrides, args.ignore)
+    if args.format == "sarif":
+        from ftc.sarif import to_sarif
+
+        print_json(to_sarif(diagnostics, {r["id"]: r["title"] for r in rules()}))
+        return EXIT_USAGE if usage else exit_code(diagnostics, args.strict)
     text = render(diagnostics, args.format)
     if text:
         print(text)
