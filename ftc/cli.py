@@ -23,6 +23,7 @@ COMMANDS = [
     "recommend",
     "new",
     "recipes",
+    "diff",
 ]
 
 
