@@ -19,6 +19,7 @@ from pathlib import Path
 
 from ruamel.yaml import YAML
 
+from ftc.dotted import iter_strings
 from ftc.resources import shared_path
 
 MODELINE = "# yaml-language-server: $schema="
@@ -77,17 +78,6 @@ def _load(path: Path):
     return YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
 
 
-def _strings(tree):
-    if isinstance(tree, dict):
-        for value in tree.values():
-            yield from _strings(value)
-    elif isinstance(tree, list):
-        for value in tree:
-            yield from _strings(value)
-    elif isinstance(tree, str):
-        yield tree
-
-
 def dependencies(recipe: Path) -> list[Path]:
     """Files a recipe needs beside it, relative to its folder: its extends: chain and the
     local files its values name (data). Paths that leave the folder are not followed."""
@@ -102,7 +92,7 @@ def dependencies(recipe: Path) -> list[Path]:
         tree = _load(current)
         if not isinstance(tree, dict):
             continue
-        for text in _strings(tree):
+        for text in iter_strings(tree):
             if "\n" in text or text.startswith(("/", "~")) or len(text) > 300:
                 continue
             candidate = (current.parent / text).resolve()

@@ -6,6 +6,7 @@ hold the same nested dicts; a missing key anywhere on the path gives the default
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 
@@ -17,3 +18,15 @@ def get_dotted(values: dict, path: str, default: Any = None) -> Any:
             return default
         node = node[part]
     return node
+
+
+def iter_strings(value: Any) -> Iterator[str]:
+    """Every string leaf of nested dicts/lists (file paths in a recipe, texts in a data row)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from iter_strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from iter_strings(v)
