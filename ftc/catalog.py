@@ -13,7 +13,6 @@ paths relative to the recipe, and points the `$schema` modeline at this install'
 from __future__ import annotations
 
 import re
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -114,26 +113,34 @@ def with_modeline(text: str, schema: str) -> str:
     return f"{line}\n{text}"
 
 
+def _content(src: Path, schema: str) -> bytes:
+    """What a copy of `src` holds: recipes get the modeline, other files are copied as is."""
+    if src.suffix in (".yaml", ".yml"):
+        return with_modeline(src.read_text(encoding="utf-8"), schema).encode("utf-8")
+    return src.read_bytes()
+
+
 def copy_recipe(entry: Entry, dest: Path, schema: str, force: bool = False) -> list[Path]:
     """Copy a recipe with what it needs into `dest` (a folder, or a .yaml file name).
 
-    Returns the files written. Refuses to overwrite any existing file unless `force`."""
+    Returns the files written. A file already there with the same content is kept (two
+    recipes sharing a base copy into one folder); one that differs is never overwritten
+    unless `force`."""
     if dest.suffix in (".yaml", ".yml"):
         folder, target = dest.parent, dest
     else:
         folder, target = dest, dest / entry.path.name
-    plan = [(entry.path, target)] + [(entry.path.parent / rel, folder / rel)
-                                     for rel in dependencies(entry.path)]
-    in_the_way = [str(t) for _, t in plan if t.exists()]
+    plan = [(target, _content(entry.path, schema))]
+    plan += [(folder / rel, _content(entry.path.parent / rel, schema))
+             for rel in dependencies(entry.path)]
+    in_the_way = [str(t) for t, data in plan if t.exists() and t.read_bytes() != data]
     if in_the_way and not force:
         raise CatalogError(f"would overwrite {', '.join(in_the_way)} (use --force)")
     written = []
-    for src, dst in plan:
+    for dst, data in plan:
+        if dst.exists() and dst.read_bytes() == data:
+            continue
         dst.parent.mkdir(parents=True, exist_ok=True)
-        if src.suffix in (".yaml", ".yml"):
-            dst.write_text(with_modeline(src.read_text(encoding="utf-8"), schema),
-                           encoding="utf-8")
-        else:
-            shutil.copyfile(src, dst)
+        dst.write_bytes(data)
         written.append(dst)
-    return written
+    return [target] + [p for p in written if p != target]

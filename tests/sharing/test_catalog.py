@@ -48,7 +48,8 @@ def test_a_path_folder_shadows_the_shipped_recipe(capsys, tmp_path):
 
 
 def test_cp_copies_the_extends_chain_and_data_and_the_copy_lints_clean(capsys, tmp_path):
-    assert main(["recipes", "cp", "llama-3.1-8b-qlora", "team"]) == 0
+    assert main(["recipes", "cp", "llama-3.1-8b-lora", "team"]) == 0
+    assert main(["recipes", "cp", "llama-3.1-8b-qlora", "team"]) == 0  # same base: shared
     team = tmp_path / "team"
     assert (team / "llama-3.1-8b-base.yaml").is_file()
     assert (team / "data" / "tickets" / "train.jsonl").is_file()
@@ -64,8 +65,12 @@ def test_cp_to_a_file_name_and_never_over_existing_files(capsys, tmp_path):
     assert main(["recipes", "cp", "quickstart", "mine.yaml"]) == 0
     assert (tmp_path / "mine.yaml").is_file() and (tmp_path / "data/tickets/train.jsonl").is_file()
     capsys.readouterr()
+    assert main(["recipes", "cp", "quickstart", "mine.yaml"]) == 0  # same content: kept
+    (tmp_path / "mine.yaml").write_text("name: edited\n", encoding="utf-8")
+    capsys.readouterr()
     assert main(["recipes", "cp", "quickstart", "mine.yaml"]) == 1
     assert "would overwrite" in capsys.readouterr().err
+    assert (tmp_path / "mine.yaml").read_text() == "name: edited\n"
     assert main(["recipes", "cp", "quickstart", "mine.yaml", "--force"]) == 0
 
 

@@ -97,3 +97,22 @@ def test_the_sdist_carries_the_same_data(tmp_path):
     assert {"ftc/share/schemas/recipe.schema.json", "ftc/share/launch/launch.sh.tmpl",
             "ftc/share/recipes/quickstart.yaml", "ftc/share/recipes/data/tickets/train.jsonl",
             "ftc/tables/hyperparameters.yaml"} <= names
+
+
+def test_the_other_compiler_side_verbs_from_the_install(installed, tmp_path):
+    assert ftc(installed, tmp_path, "recipes", "cp", "llama-3.1-8b-lora", "t").returncode == 0
+    assert ftc(installed, tmp_path, "recipes", "cp", "llama-3.1-8b-qlora", "t").returncode == 0
+    diff = ftc(installed, tmp_path, "diff", "t/llama-3.1-8b-lora.yaml",
+               "t/llama-3.1-8b-qlora.yaml", "--json")
+    assert diff.returncode == 0, diff.stderr
+    assert "method.kind" in {r["path"] for r in json.loads(diff.stdout)["changes"]}
+    est = ftc(installed, tmp_path, "estimate", "t/llama-3.1-8b-qlora.yaml", "--json")
+    assert est.returncode == 0 and json.loads(est.stdout)["fits"] is True, est.stderr
+    rec = ftc(installed, tmp_path, "recommend", "--examples", "2000", "--json")
+    assert rec.returncode == 0 and json.loads(rec.stdout)["approach"], rec.stderr
+    new = ftc(installed, tmp_path, "new", "--approach", "lora", "--base-model",
+              "meta-llama/Llama-3.1-8B", "-o", "new.yaml")
+    assert new.returncode == 0, new.stderr
+    assert ftc(installed, tmp_path, "lint", "new.yaml").returncode == 0
+    rules = ftc(installed, tmp_path, "lint", "--list-rules", "--format", "json")
+    assert {"FTC101", "FTC370"} <= {r["id"] for r in json.loads(rules.stdout)}
