@@ -23,6 +23,8 @@ COMMANDS = [
     "estimate",
     "recommend",
     "new",
+    "recipes",
+    "diff",
 ]
 
 

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from ftc.diagnostics import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
+from ftc.dotted import iter_strings
 
 NAME = "init-tiny-model"
 HELP = "build a tiny Llama + tokenizer (no download) that loads with from_pretrained"
@@ -79,17 +80,6 @@ def _texts(paths: list[Path]):
             if not line.strip():
                 continue
             try:
-                yield from _strings(json.loads(line))
+                yield from iter_strings(json.loads(line))
             except ValueError as exc:
                 raise _BadData(f"{path}:{number}:1: error: FTC503 not a JSON line: {exc}") from None
-
-
-def _strings(value):
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for v in value.values():
-            yield from _strings(v)
-    elif isinstance(value, list):
-        for v in value:
-            yield from _strings(v)

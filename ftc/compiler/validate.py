@@ -10,15 +10,16 @@ from __future__ import annotations
 import difflib
 import json
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft7Validator
 
 from ftc.compiler.loader import Node
 from ftc.diagnostics import ERROR, Diagnostic
+from ftc.resources import shared_path
 
-SCHEMA_FILE = Path(__file__).resolve().parents[2] / "schemas" / "recipe.schema.json"
+# Shipped as package data (ftc/resources.py), so it exists in any install.
+SCHEMA_FILE = shared_path("schemas", "recipe.schema.json")
 
 
 @lru_cache(maxsize=1)

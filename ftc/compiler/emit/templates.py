@@ -5,16 +5,14 @@ from __future__ import annotations
 import re
 import shlex
 import sys
-from pathlib import Path
 
 from ftc import SCHEMA_VERSION, __version__
 from ftc.compiler.emit.accelerate_config import distributed_type
-
-TEMPLATE_DIR = Path(__file__).resolve().parents[3] / "launch"
+from ftc.resources import read_text
 
 
 def render(name: str, fields: dict[str, object]) -> str:
-    text = (TEMPLATE_DIR / name).read_text(encoding="utf-8")
+    text = read_text("launch", name)  # package data: ftc/share/launch
     out = re.sub(r"\{\{([A-Z_]+)\}\}", lambda m: str(fields[m.group(1)]), text)
     return out
 
