@@ -32,6 +32,8 @@ COMMANDS = [
     "estimate",
     "recommend",
     "new",
+    "recipes",
+    "diff",
 ]
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for `cat big | head`
 DEBUG_HELP = "on an internal error, print the traceback (also FTC_DEBUG=1)"

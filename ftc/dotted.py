@@ -6,6 +6,7 @@ hold the same nested dicts; a missing key anywhere on the path gives the default
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 
@@ -37,3 +38,15 @@ def dotted_name(path) -> str:
     for part in path:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out or "recipe"
+
+
+def iter_strings(value: Any) -> Iterator[str]:
+    """Every string leaf of nested dicts/lists (file paths in a recipe, texts in a data row)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from iter_strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from iter_strings(v)

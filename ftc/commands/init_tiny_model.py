@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from ftc.diagnostics import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
+from ftc.dotted import iter_strings
 from ftc.safe_files import FileProblem, open_regular
 
 NAME = "init-tiny-model"
@@ -97,19 +98,8 @@ def _texts(paths: list[Path]):
             if not line.strip():
                 continue
             try:
-                yield from list(_strings(json.loads(line)))
+                yield from list(iter_strings(json.loads(line)))
             except (ValueError, RecursionError) as exc:
                 reason = str(exc) if isinstance(exc, ValueError) else "nested too deeply"
                 raise _BadData(f"{path}:{number}:1: error: FTC503 not a JSON line: "
                                f"{reason[:200]}") from None
-
-
-def _strings(value):
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for v in value.values():
-            yield from _strings(v)
-    elif isinstance(value, list):
-        for v in value:
-            yield from _strings(v)

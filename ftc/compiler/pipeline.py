@@ -13,11 +13,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ftc.compiler.ignores import check_cli as check_cli_ignores
+from ftc.compiler.ignores import check_tree as check_ignored_ids
 from ftc.compiler.lint_rules import run_rules
 from ftc.compiler.loader import SOURCE_SET, apply_override, load_recipe_tree, parse_override
 from ftc.compiler.path_checks import path_problems
 from ftc.compiler.resolve import RULES as LOCAL_RULES
 from ftc.compiler.resolve import Resolved, resolve
+from ftc.compiler.suppress import apply as apply_suppressions
 from ftc.compiler.validate import is_abstract, known_keys, subschema, validate_tree
 from ftc.compiler.value_checks import SECRET_HINT
 from ftc.diagnostics import ERROR, Diagnostic, FtcError
@@ -52,6 +55,10 @@ def compile_recipe(recipe_path: str | Path, overrides: Sequence[str] = (),
     """Load, validate, resolve and lint one recipe; never raises for user mistakes."""
     path = Path(recipe_path)
     result = Compiled(path)
+    bad_ignores = check_cli_ignores(ignore)
+    if bad_ignores:
+        result.diagnostics, result.usage_error = bad_ignores, True
+        return result
     try:
         tree = load_recipe_tree(path, str(recipe_path))
         for index, text in enumerate(overrides, start=1):
@@ -63,6 +70,7 @@ def compile_recipe(recipe_path: str | Path, overrides: Sequence[str] = (),
         result.usage_error = any(d.path == SOURCE_SET for d in exc.diagnostics)
         return result
     result.diagnostics = validate_tree(tree)  # FTC015 first, other messages redacted
+    result.diagnostics = result.diagnostics or check_ignored_ids(tree)
     if result.diagnostics or is_abstract(tree):
         result.abstract = is_abstract(tree)
         return result
@@ -72,6 +80,7 @@ def compile_recipe(recipe_path: str | Path, overrides: Sequence[str] = (),
     result.resolved = resolve(tree, rules_for)
     result.diagnostics = run_rules(result.resolved, set(ignore))
     result.diagnostics += backend_diagnostics(result.resolved, set(ignore))
+    result.diagnostics = apply_suppressions(result.diagnostics, str(recipe_path), lint_ran=True)
     return result
 
 

@@ -1,12 +1,16 @@
-"""The recipe JSON Schema file, loaded once (no ftc imports: loader and validate share it)."""
+"""The recipe JSON Schema, loaded once (loader and validate share it; no compiler imports).
+
+Shipped as package data (ftc/resources.py), so it exists in any install.
+"""
 
 from __future__ import annotations
 
 import json
 from functools import lru_cache
-from pathlib import Path
 
-SCHEMA_FILE = Path(__file__).resolve().parents[2] / "schemas" / "recipe.schema.json"
+from ftc.resources import shared_path
+
+SCHEMA_FILE = shared_path("schemas", "recipe.schema.json")
 
 
 @lru_cache(maxsize=1)

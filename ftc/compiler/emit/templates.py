@@ -12,19 +12,19 @@ from __future__ import annotations
 import re
 import shlex
 import sys
-from pathlib import Path
 
 from ftc import SCHEMA_VERSION, __version__
 from ftc.compiler.emit.accelerate_config import distributed_type
 from ftc.diagnostics import one_line
+from ftc.resources import read_text, shared_path
 
 _PLAIN = re.compile(r"[A-Za-z0-9_.,+:=@%/-]+")
 
-TEMPLATE_DIR = Path(__file__).resolve().parents[3] / "launch"
+TEMPLATE_DIR = shared_path("launch")  # package data (ftc/share/launch); render reads it
 
 
 def render(name: str, fields: dict[str, object]) -> str:
-    text = (TEMPLATE_DIR / name).read_text(encoding="utf-8")
+    text = read_text("launch", name)  # package data: ftc/share/launch
     out = re.sub(r"\{\{([A-Z_]+)\}\}", lambda m: str(fields[m.group(1)]), text)
     return out
 
