@@ -44,13 +44,20 @@ def main() -> int:
     results = [r for r in compare_all() if r.case.metric != "fits"]
     unit = 2**30
     print(f"{'row':>4}  {'case':<48} {'metric':<9} {'published':>10} {'ftc':>9} "
-          f"{'ftc err':>8} {'4x rule':>9} {'rule err':>9}")
+          f"{'ftc err':>8} {'4x rule':>9} {'rule err':>9} {'LLaMA-F':>9} {'LF err':>8}")
     for r in results:
         mark = " *" if r.case.calibration else ""
+        lf = (f"{r.llamafactory / unit:>7.2f}Gi {r.llamafactory_error:>+8.1%}"
+              if r.llamafactory is not None and r.case.metric != "weights" else f"{'-':>9} "
+              f"{'-':>8}")
         print(f"{r.case.row:>4}  {r.case.label[:48]:<48} {r.case.metric:<9} "
               f"{r.published / unit:>8.2f}Gi {r.ftc / unit:>7.2f}Gi {r.error:>+8.1%} "
-              f"{r.rule / unit:>7.2f}Gi {r.rule_error:>+9.1%}{mark}")
+              f"{r.rule / unit:>7.2f}Gi {r.rule_error:>+9.1%} {lf}{mark}")
     ftc, rule = median_abs_error(results), median_abs_error(results, rule=True)
+    lf_rows = [r for r in results if r.case.metric != "weights"]
+    print(f"LLaMA-Factory's multipliers (18x AMP, 8x pure 16-bit, 2x LoRA, 0.5x QLoRA; "
+          f"{sum(r.llamafactory is not None for r in lf_rows)} training rows they cover): "
+          f"median |error| {median_abs_error(lf_rows, rule='llamafactory'):.1%}")
     worst = max(results, key=lambda r: abs(r.error))
     uncal = [r for r in results if not r.case.calibration]
     print(f"\nrows: {len(results)}   median |error|: ftc {ftc:.1%}  4x rule {rule:.1%}   "

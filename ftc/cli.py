@@ -1,13 +1,22 @@
-"""The `ftc` entry point: wires the verb modules in ftc/commands together."""
+"""The `ftc` entry point: wires the verb modules in ftc/commands together.
+
+`main` is also the one boundary for the unexpected: an exception that escapes a
+verb is a bug in ftc, reported as one line and exit 3 (the traceback only with
+--debug or FTC_DEBUG=1), so that exit 1 keeps meaning "problems found" and 2
+"usage error".  A closed pipe (`ftc explain ... | head`) ends quietly.
+"""
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+import traceback
 
 from ftc import __version__
-from ftc.diagnostics import EXIT_USAGE
+from ftc.diagnostics import EXIT_INTERNAL, EXIT_USAGE
+from ftc.secret_scan import redact
 
 # Verb modules, in the order `ftc --help` lists them.
 COMMANDS = [
@@ -19,12 +28,17 @@ COMMANDS = [
     "launch",
     "eval",
     "report",
+    "export",
     "init_tiny_model",
     "data",
     "estimate",
     "recommend",
     "new",
+    "recipes",
+    "diff",
 ]
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for `cat big | head`
+DEBUG_HELP = "on an internal error, print the traceback (also FTC_DEBUG=1)"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -48,6 +62,7 @@ def _load(name: str):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="ftc", description="Fine-tuning config compiler and launcher.")
     parser.add_argument("--version", action="version", version=f"ftc {__version__}")
+    parser.add_argument("--debug", action="store_true", help=DEBUG_HELP)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMANDS:
         module = _load(name)
@@ -61,21 +76,75 @@ def build_parser() -> argparse.ArgumentParser:
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         module.register(p)
+        # also after the verb (`ftc lint --debug x.yaml`); SUPPRESS keeps the top-level value
+        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                       help=DEBUG_HELP)
         p.set_defaults(_run=module.run)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "_run", None):
-        parser.print_help(sys.stderr)
-        return EXIT_USAGE
+    _tolerant_streams()
+    args = None
     try:
-        return int(args._run(args) or 0)
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if not getattr(args, "_run", None):
+            parser.print_help(sys.stderr)
+            return EXIT_USAGE
+        code = int(args._run(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+        return code
     except KeyboardInterrupt:
         sys.stderr.write("ftc: interrupted\n")
         return 130
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
+    except Exception as exc:  # noqa: BLE001 - the one boundary for bugs
+        return internal_error(exc, debug=_debug(args))
+
+
+def internal_error(exc: BaseException, debug: bool) -> int:
+    """One line (and the traceback when debugging) for an exception that is ftc's fault."""
+    first = (str(exc).strip().splitlines() or [""])[0][:300]
+    what = type(exc).__name__ + (f": {first}" if first else "")
+    try:
+        if debug:
+            sys.stderr.write(redact("".join(traceback.format_exception(exc))))
+        sys.stderr.write(f"ftc: internal error (please report): {redact(what)}\n")
+        if not debug:
+            sys.stderr.write("  hint: run again with --debug (or FTC_DEBUG=1) for the traceback\n")
+    except (BrokenPipeError, OSError):
+        pass
+    return EXIT_INTERNAL
+
+
+def _debug(args: argparse.Namespace | None) -> bool:
+    if args is not None and getattr(args, "debug", False):
+        return True
+    return os.environ.get("FTC_DEBUG", "") not in ("", "0")
+
+
+def _tolerant_streams() -> None:
+    """Paths and values that are not valid UTF-8 print escaped instead of raising."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):
+                pass
+
+
+def _silence_stdout() -> None:
+    """After EPIPE, point stdout at /dev/null so the exit-time flush does not complain."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 if __name__ == "__main__":

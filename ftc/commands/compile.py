@@ -6,8 +6,9 @@ import argparse
 import sys
 
 from ftc.commands.common_args import add_recipe_overrides
+from ftc.commands.output import diagnostics_data, fail, print_json, wants_json
 from ftc.compiler import compile_recipe, write_bundle
-from ftc.diagnostics import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, FtcError, render
+from ftc.diagnostics import EXIT_OK, EXIT_USAGE, FtcError, render
 
 NAME = "compile"
 HELP = "resolve a recipe and write its launch bundle"
@@ -17,7 +18,8 @@ EPILOG = """examples:
   ftc compile recipe.yaml --set training.epochs=2 --set hardware.gpus=8
   ftc compile recipe.yaml --set hardware.gpu=L4 --fit   # cheapest change that fits a 24 GB L4
 
-With lint errors nothing is written and the exit status is 1."""
+With lint errors nothing is written and the exit status is 1. With --format json,
+stdout holds one JSON object: {"ok", "bundle", "diagnostics"} or {"ok", "error", ...}."""
 
 
 def register(p: argparse.ArgumentParser) -> None:
@@ -34,22 +36,24 @@ def register(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     overrides = args.overrides + (["hardware.fit=auto"] if args.fit else [])
     result = compile_recipe(args.recipe, overrides, args.ignore)
-    if result.diagnostics:
-        sys.stderr.write(render(result.diagnostics, args.format) + "\n")
+    as_json = wants_json(args)
     if result.usage_error:
-        return EXIT_USAGE
+        return fail(args, NAME, "usage error", result.diagnostics, EXIT_USAGE)
     if result.abstract:
-        sys.stderr.write(f"ftc compile: {args.recipe} is abstract (a base for extends:); "
-                         "compile a recipe that extends it\n")
-        return EXIT_PROBLEMS
+        return fail(args, NAME, f"{args.recipe} is abstract (a base for extends:); "
+                    "compile a recipe that extends it", result.diagnostics)
     if not result.ok:
-        sys.stderr.write("ftc compile: errors found; no bundle written\n")
-        return EXIT_PROBLEMS
+        return fail(args, NAME, "errors found; no bundle written", result.diagnostics)
+    if result.diagnostics and not as_json:
+        sys.stderr.write(render(result.diagnostics, args.format) + "\n")
     try:
         out = write_bundle(result, args.output)
     except FtcError as exc:
-        sys.stderr.write(render(exc.diagnostics, args.format) + "\n")
-        return EXIT_PROBLEMS
+        return fail(args, NAME, "bundle not written", exc.diagnostics)
+    if as_json:
+        print_json({"ok": True, "bundle": str(out), "launch": f"ftc launch {out}",
+                    "diagnostics": diagnostics_data(result.diagnostics)})
+        return EXIT_OK
     print(f"bundle written to {out}/")
     by_hand = f"   (or: bash {out}/launch.sh)" if (out / "launch.sh").is_file() else ""
     print(f"launch it with: ftc launch {out}{by_hand}")

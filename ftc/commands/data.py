@@ -9,7 +9,17 @@ import sys
 from pathlib import Path
 
 from ftc.commands.common_args import add_set_argument
-from ftc.diagnostics import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, FtcError, exit_code, render
+from ftc.commands.output import fail
+from ftc.diagnostics import (
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    EXIT_USAGE,
+    FtcError,
+    exit_code,
+    one_line,
+    render,
+)
+from ftc.secret_scan import redact, redact_data
 
 NAME = "data"
 HELP = "check, prepare or export training data"
@@ -98,7 +108,7 @@ def _positive(value: float | int | None, flag: str, low: float = 0, high: float 
         return None
     if value <= low or (high is not None and value > high):
         bound = f"in ({low}, {high}]" if high is not None else f"> {low}"
-        return f"ftc data: {flag} must be {bound} (got {value})\n"
+        return f"{flag} must be {bound} (got {value})"
     return None
 
 
@@ -111,18 +121,17 @@ def _check(args: argparse.Namespace) -> int:
                               (args.max_ratio, "--max-ratio", None)):
         message = _positive(value, flag, high=high)
         if message:
-            sys.stderr.write(message)
-            return EXIT_USAGE
+            return fail(args, "data", message, code=EXIT_USAGE)
     settings = DataSettings(format=args.format, task=args.task, threshold=args.threshold,
                             max_ratio=args.max_ratio, max_seq_length=args.max_seq_length,
                             tokenizer=args.model, user_facing=args.user_facing, split=None)
     if args.max_seq_length and not args.model:
-        sys.stderr.write("ftc data: --max-seq-length needs --model (the tokenizer)\n")
-        return EXIT_USAGE
+        return fail(args, "data", "--max-seq-length needs --model (the tokenizer)",
+                    code=EXIT_USAGE)
     result = check_files(args.files, settings, validation=args.validation, test=args.test)
     if args.json:
         print(json.dumps({"diagnostics": json.loads(render(result.diagnostics, "json")),
-                          "summary": result.report}, indent=2, ensure_ascii=False))
+                          "summary": redact_data(result.report)}, indent=2, ensure_ascii=False))
         return exit_code(result.diagnostics)
     if result.diagnostics:
         print(render(result.diagnostics, "text"))
@@ -133,12 +142,13 @@ def _check(args: argparse.Namespace) -> int:
 def _table(title: str, rows: list[tuple[str, str]]) -> None:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=title, show_header=False, title_justify="left")
+    table = Table(title=Text(one_line(title)), show_header=False, title_justify="left")
     table.add_column("what", style="bold", no_wrap=True)
     table.add_column("value")
-    for what, value in rows:
-        table.add_row(what, value)
+    for what, value in rows:  # Text: a label like "[/x]" is data, not rich markup
+        table.add_row(Text(one_line(redact(what))), Text(one_line(redact(value))))
     Console(soft_wrap=False).print(table)
 
 
@@ -164,13 +174,13 @@ def _prepare(args: argparse.Namespace) -> int:
     from ftc.dataprep.prepare import prepare_for_run
 
     compiled = compile_recipe(args.recipe, args.overrides)
-    if compiled.diagnostics:
-        sys.stderr.write(render(compiled.diagnostics, "text") + "\n")
     if getattr(compiled, "usage_error", False):
-        return EXIT_USAGE
+        return fail(args, "data prepare", "usage error", compiled.diagnostics, EXIT_USAGE)
     if not compiled.ok:
-        sys.stderr.write("ftc data prepare: the recipe has errors; nothing written\n")
-        return EXIT_PROBLEMS
+        return fail(args, "data prepare", "the recipe has errors; nothing written",
+                    compiled.diagnostics)
+    if compiled.diagnostics and not args.json:
+        sys.stderr.write(render(compiled.diagnostics, "text") + "\n")
     values = compiled.values
     base = Path(args.recipe).resolve().parent
     lock = {**values, "data": dict(values.get("data") or {})}
@@ -182,16 +192,13 @@ def _prepare(args: argparse.Namespace) -> int:
     try:
         prepared = prepare_for_run(lock, base, out, origin=args.recipe)
     except FtcError as exc:
-        sys.stderr.write(render(exc.diagnostics, "text") + "\n")
-        sys.stderr.write("ftc data prepare: data errors; nothing written\n")
-        return EXIT_PROBLEMS
+        return fail(args, "data prepare", "data errors; nothing written", exc.diagnostics)
     except OSError as exc:
-        sys.stderr.write(f"ftc data prepare: cannot write {out}: {exc.strerror or exc}\n")
-        return EXIT_PROBLEMS
+        return fail(args, "data prepare", f"cannot write {out}: {exc.strerror or exc}")
     if prepared.diagnostics:
         sys.stderr.write(render(prepared.diagnostics, "text") + "\n")
     if args.json:
-        print(json.dumps(prepared.report, indent=2, ensure_ascii=False))
+        print(json.dumps(redact_data(prepared.report), indent=2, ensure_ascii=False))
     else:
         _table(f"data prepared in {out}/", summary_rows(prepared.report) + [
             ("written", ", ".join(f"{k}.jsonl {v:,}" for k, v in prepared.report["splits"].items()
@@ -215,16 +222,13 @@ def _export(args: argparse.Namespace) -> int:
     for value, flag in ((args.epochs, "--epochs"), (args.max_tokens, "--max-tokens")):
         message = _positive(value, flag)
         if message:
-            sys.stderr.write(message)
-            return EXIT_USAGE
+            return fail(args, "data export", message, code=EXIT_USAGE)
     try:
         result = export_for_provider(args.files, args.provider, Path(args.output),
                                      epochs=args.epochs, model=args.model,
                                      max_tokens=args.max_tokens, fmt=args.format)
     except OSError as exc:
-        sys.stderr.write(f"ftc data export: cannot write {args.output}: "
-                         f"{exc.strerror or exc}\n")
-        return EXIT_PROBLEMS
+        return fail(args, "data export", f"cannot write {args.output}: {exc.strerror or exc}")
     if result.diagnostics:
         (sys.stderr if args.json else sys.stdout).write(
             render(result.diagnostics, "text") + "\n")

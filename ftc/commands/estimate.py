@@ -7,6 +7,7 @@ import json
 import sys
 
 from ftc.commands.common_args import add_set_argument
+from ftc.commands.output import diagnostics_data, fail
 from ftc.diagnostics import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, Diagnostic, render
 
 NAME = "estimate"
@@ -40,27 +41,22 @@ def run(args: argparse.Namespace) -> int:
     try:  # a bad --gpu / --gpu-memory is a usage error, before any work
         capacity(args.gpu, args.gpu_memory)
     except MemoryInputError as exc:
-        hint = f"\n  hint: {exc.note.hint}" if exc.note.hint else ""
-        sys.stderr.write(f"ftc estimate: error: {exc.note.rule} {exc.note.message}{hint}\n")
-        return EXIT_USAGE
+        hint = f" (hint: {exc.note.hint})" if exc.note.hint else ""
+        return fail(args, NAME, f"{exc.note.rule} {exc.note.message}{hint}",
+                    code=EXIT_USAGE)
     # The fit is checked here (with --gpu), not by the compiler, and never auto-applied.
     result = compile_recipe(args.recipe, [*args.overrides, "hardware.fit=off"])
     if result.usage_error:
-        sys.stderr.write(render(result.diagnostics, "text") + "\n")
-        return EXIT_USAGE
+        return fail(args, NAME, "usage error", result.diagnostics, EXIT_USAGE)
     if result.abstract:
-        sys.stderr.write(f"ftc estimate: {args.recipe} is abstract (a base for extends:); "
-                         "estimate a recipe that extends it\n")
-        return EXIT_PROBLEMS
+        return fail(args, NAME, f"{args.recipe} is abstract (a base for extends:); "
+                    "estimate a recipe that extends it", result.diagnostics)
     errors = [d for d in result.diagnostics if d.is_error]
     if errors or result.resolved is None:
-        if result.diagnostics:
-            sys.stderr.write(render(result.diagnostics, "text") + "\n")
-        sys.stderr.write("ftc estimate: the recipe has errors; no estimate\n")
-        return EXIT_PROBLEMS
+        return fail(args, NAME, "the recipe has errors; no estimate", result.diagnostics)
     report = check_fit(result.values, "check", args.gpu, args.gpu_memory)
     problems = [_diagnostic(result.resolved, n) for n in report.notes]
-    if problems:
+    if problems and not args.json:
         sys.stderr.write(render(problems, "text") + "\n")
     if report.estimate is None:
         if not report.notes:  # no GPU and an unknown model: say why there is no number
@@ -69,10 +65,15 @@ def run(args: argparse.Namespace) -> int:
             try:
                 from_values(result.values)
             except MemoryInputError as exc:
-                sys.stderr.write(render([_diagnostic(result.resolved, exc.note)], "text") + "\n")
+                problems.append(_diagnostic(result.resolved, exc.note))
+                if not args.json:
+                    sys.stderr.write(render(problems[-1:], "text") + "\n")
+        if args.json:
+            return fail(args, NAME, "no estimate", problems)
         return EXIT_PROBLEMS
     if args.json:
-        print(json.dumps(as_json(report.estimate, report, args.recipe), indent=2))
+        print(json.dumps({**as_json(report.estimate, report, args.recipe),
+                          "diagnostics": diagnostics_data(problems)}, indent=2))
     else:
         print(as_text(report.estimate, report, args.recipe))
     return EXIT_PROBLEMS if report.fits is False else EXIT_OK

@@ -20,7 +20,7 @@ The metrics are the recipe's evaluation: block (task metrics from greedy answers
 preference accuracy, loss and perplexity). eval.json goes into the run directory,
 else into the current directory (or -o FILE)."""
 
-USAGE_RULES = ("FTC541", "FTC542")
+USAGE_RULES = ("FTC551", "FTC552")
 
 
 def register(p: argparse.ArgumentParser) -> None:

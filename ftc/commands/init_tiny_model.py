@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 
 from ftc.diagnostics import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
+from ftc.dotted import iter_strings
+from ftc.safe_files import FileProblem, open_regular
 
 NAME = "init-tiny-model"
 HELP = "build a tiny Llama + tokenizer (no download) that loads with from_pretrained"
@@ -26,16 +28,31 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hidden-size", type=int, default=128, choices=range(64, 129, 32),
                         metavar="{64,96,128}")
     parser.add_argument("--layers", type=int, default=2, choices=range(1, 5), metavar="{1..4}")
-    parser.add_argument("--vocab-size", type=int, default=1024)
+    parser.add_argument("--vocab-size", type=_vocab_size, default=1024, metavar="{64..262144}")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data", type=Path, action="append", default=[],
                         help="JSONL file(s) to train the tokenizer on (default: the ticket data)")
     parser.add_argument("--force", action="store_true", help="replace an existing directory")
 
 
+def _vocab_size(text: str) -> int:
+    """argparse type: a vocabulary a byte-level BPE can be trained to (usage error otherwise)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if not 64 <= value <= 262144:
+        raise argparse.ArgumentTypeError(f"must be between 64 and 262144 (got {value})")
+    return value
+
+
 def run(args: argparse.Namespace) -> int:
     from ftc.runtime import example_data
 
+    if args.dir.exists() and not args.dir.is_dir():
+        sys.stderr.write(f"{args.dir}:1:1: error: FTC520 exists and is not a directory\n"
+                         "  hint: choose a directory path for the model\n")
+        return EXIT_USAGE
     if args.dir.exists() and any(args.dir.iterdir()) and not args.force:
         if (args.dir / "config.json").is_file():
             print(f"ftc: {args.dir} already holds a model (use --force to rebuild it)")
@@ -71,25 +88,18 @@ def _texts(paths: list[Path]):
     """Every string value of every record (messages contents, prompt, completion)."""
     for path in paths:
         try:
-            lines = path.read_text(encoding="utf-8").splitlines()
-        except OSError as exc:
-            raise _BadData(f"{path}:1:1: error: FTC502 cannot read data file: "
-                           f"{exc.strerror or exc}") from None
+            with open_regular(path) as fh:
+                lines = fh.read().decode("utf-8").splitlines()
+        except (FileProblem, OSError, UnicodeDecodeError) as exc:
+            reason = exc.reason if isinstance(exc, FileProblem) else (
+                "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else exc.strerror)
+            raise _BadData(f"{path}:1:1: error: FTC502 cannot read data file: {reason}") from None
         for number, line in enumerate(lines, 1):
             if not line.strip():
                 continue
             try:
-                yield from _strings(json.loads(line))
-            except ValueError as exc:
-                raise _BadData(f"{path}:{number}:1: error: FTC503 not a JSON line: {exc}") from None
-
-
-def _strings(value):
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for v in value.values():
-            yield from _strings(v)
-    elif isinstance(value, list):
-        for v in value:
-            yield from _strings(v)
+                yield from list(iter_strings(json.loads(line)))
+            except (ValueError, RecursionError) as exc:
+                reason = str(exc) if isinstance(exc, ValueError) else "nested too deeply"
+                raise _BadData(f"{path}:{number}:1: error: FTC503 not a JSON line: "
+                               f"{reason[:200]}") from None

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from ftc.diagnostics import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
+from ftc.diagnostics import ERROR, EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, Diagnostic, render
 from ftc.runtime.launch_env import QUIET_SUMMARY_ENV, RUN_INFO_ENV, VERBOSE_ENV
 
 NAME = "launch"
@@ -96,12 +97,18 @@ def launch_bundle(bundle: Path, resume: str | None = None, poll_interval: float 
         if verbose:
             env[VERBOSE_ENV] = "1"
         try:
-            code = _stream(["bash", str(bundle / "launch.sh"), *extra], env, verbose)
+            code, killed = _stream(["bash", str(bundle / "launch.sh"), *extra], env, verbose)
         except KeyboardInterrupt:
             sys.stderr.write("ftc launch: interrupted; resume with --resume\n")
             return 130
         run_dir = Path(info.read_text(encoding="utf-8")) if info.is_file() else None
     if code != 0:
+        if killed is None and code < 0:
+            from ftc.runtime.launcher_output import Killed
+
+            killed = Killed(-code)  # launch.sh (exec'd into accelerate) itself was killed
+        if killed is not None:
+            sys.stderr.write(render([killed_diagnostic(bundle, killed, run_dir)], "text") + "\n")
         sys.stderr.write(f"ftc launch: training failed (exit status {code})"
                          + (f"; run directory {run_dir}" if run_dir else "") + "\n")
         return EXIT_PROBLEMS
@@ -117,9 +124,25 @@ def launch_bundle(bundle: Path, resume: str | None = None, poll_interval: float 
     return EXIT_OK
 
 
-def _stream(cmd: list[str], env: dict[str, str], verbose: bool = False) -> int:
+def killed_diagnostic(bundle: Path, killed, run_dir: Path | None) -> Diagnostic:
+    """FTC545: which process a signal ended, and the exact command that resumes the run."""
+    from ftc.runtime.run_dir import checkpoints
+
+    saved = checkpoints(run_dir) if run_dir else []
+    again = f"ftc launch {shlex.quote(str(bundle))}"
+    oom = " (the kernel's out-of-memory killer sends SIGKILL)" if killed.number == 9 else ""
+    hint = (f"continue from {saved[-1]}: {again} --resume" if saved else
+            f"no checkpoint was saved before it; start again: {again}")
+    return Diagnostic(str(bundle / "recipe.lock.yaml"), 1, 1, ERROR, "FTC545",
+                      f"training was killed by {killed.text()}{oom}", hint)
+
+
+def _stream(cmd: list[str], env: dict[str, str], verbose: bool = False):
     """Run cmd; stdout straight through (a terminal stays one, for the live progress bar),
-    stderr through the launcher-traceback and notice filter."""
+    stderr through the launcher-traceback and notice filter (all kept with verbose).
+
+    Returns (exit status, the Killed record when a training process died of a signal).
+    """
     from ftc.runtime.launcher_output import LauncherStderr
 
     sys.stdout.flush()
@@ -132,4 +155,4 @@ def _stream(cmd: list[str], env: dict[str, str], verbose: bool = False) -> int:
     finally:
         err.close()
         proc.stderr.close()
-    return proc.wait()
+    return proc.wait(), err.killed

@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 
 from ftc.diagnostics import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, render
+from ftc.dotted import leaves
 
 NAME = "new"
 HELP = "write a new commented recipe (auto: the approach `ftc recommend` picks)"
@@ -196,13 +197,21 @@ def write_recipe(args: argparse.Namespace, user: dict, approach: str, why: list[
     try:
         # With a GPU named, let the fit check pick settings that fit and keep them.
         result = compile_recipe(tmp, ["hardware.fit=auto"])
-        fitted = {k: v for k, v in _leaves(result.values).items()
+        fitted = {k: v for k, v in leaves(result.values).items()
                   if result.provenance.get(k) == "rule:memory-fit"}
         if fitted:
             for path, value in fitted.items():
                 _set(user, path, value)
             Path(tmp).write_text(render_recipe(user, {}, {}, []), encoding="utf-8")
             result = compile_recipe(tmp)
+        if _tight(result):  # fits only on the low side: take recommend's settings
+            roomy = compile_recipe(tmp, [f"{k}={str(v).lower()}" for k, v in ROOMY.items()])
+            if roomy.ok and not _tight(roomy):
+                fitted = {**fitted, **ROOMY}
+                for path, value in ROOMY.items():
+                    _set(user, path, value)
+                Path(tmp).write_text(render_recipe(user, {}, {}, []), encoding="utf-8")
+                result = compile_recipe(tmp)
         if not result.ok or result.resolved is None:
             sys.stderr.write(render(result.diagnostics, "text").replace(str(tmp), str(out))
                              + "\nftc new: the recipe would not compile; nothing written\n")
@@ -230,6 +239,16 @@ def write_recipe(args: argparse.Namespace, user: dict, approach: str, why: list[
     return EXIT_OK
 
 
+# What `ftc recommend` checks an approach with (ftc.memory.recommend.approach_values).
+ROOMY = {"training.micro_batch_size": 1, "training.gradient_checkpointing": True}
+
+
+def _tight(result) -> bool:
+    from ftc.memory.errors import TIGHT_FIT
+
+    return any(d.rule == TIGHT_FIT for d in result.diagnostics)
+
+
 def _temp_beside(out: Path, text: str) -> str:
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".yaml", dir=out.parent)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -253,17 +272,6 @@ def _fit_line(values: dict, fitted: dict) -> str | None:
         line += "\n        set here so that it fits: " + ", ".join(
             f"{k}: {scalar(v)}" for k, v in fitted.items())
     return line
-
-
-def _leaves(values: dict, prefix: str = "") -> dict:
-    out = {}
-    for key, value in values.items():
-        path = f"{prefix}{key}"
-        if isinstance(value, dict):
-            out.update(_leaves(value, path + "."))
-        else:
-            out[path] = value
-    return out
 
 
 def _set(tree: dict, path: str, value) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
+from ftc.commands.output import fail
 from ftc.diagnostics import EXIT_OK, EXIT_USAGE
 
 NAME = "recommend"
@@ -68,8 +68,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         result = recommend(inputs_from(args))
     except ValueError as exc:
-        sys.stderr.write(f"ftc recommend: error: {exc}\n")
-        return EXIT_USAGE
+        return fail(args, NAME, str(exc), code=EXIT_USAGE)
     if args.json:
         print(json.dumps({
             "approach": result.approach, "then": result.then, "text": result.text,

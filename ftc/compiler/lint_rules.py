@@ -13,12 +13,23 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ftc.compiler.loader import display_path
-from ftc.compiler.resolve import TUNED_KINDS, Resolved, lr_key, peft_kind
+from ftc.compiler.resolve import (
+    FUSED_HEAD_KINDS,
+    MIN_LR_SCHEDULERS,
+    TUNED_KINDS,
+    USES_BETAS,
+    USES_EPSILON,
+    Resolved,
+    lr_key,
+    optimizer_family,
+    peft_kind,
+)
 from ftc.diagnostics import ERROR, WARNING, Diagnostic
+from ftc.memory.gpus import bf16_support
 from ftc.tables import hyperparameters
 
-# (path the problem is reported at, message, hint)
-Finding = tuple[str, str, str | None]
+# (path the problem is reported at, message, hint[, lines below the value's first line])
+Finding = tuple
 
 
 LOCAL = ("local",)
@@ -55,9 +66,10 @@ def run_rules(r: Resolved, ignore: set[str] = frozenset()) -> list[Diagnostic]:
     for item in REGISTRY.values():
         if item.id in ignored or backend not in item.backends:
             continue
-        for path, message, hint in item.check(r, table):
+        for path, message, hint, *lines_down in item.check(r, table):
             pos = r.where(path)
-            out.append(Diagnostic(pos.path, pos.line, pos.col, item.severity, item.id,
+            line = pos.line + (lines_down[0] if lines_down else 0)
+            out.append(Diagnostic(pos.path, line, pos.col, item.severity, item.id,
                                   message, hint))
     return out
 
@@ -167,7 +179,21 @@ def batch_reachable(r: Resolved, t: dict) -> Iterator[Finding]:
         yield ("training.batch_size",
                f"batch_size {batch} != micro_batch_size {micro} x gradient_accumulation "
                f"{accum} x world size {world} (= {micro * accum * world})",
-               f"choose a batch_size divisible by the world size ({world}) and the micro batch")
+               _batch_fixes(batch, micro, accum, world))
+
+
+def _batch_fixes(batch: int, micro: int, accum: int, world: int) -> str:
+    """The changes that make the product right, the per-device parts first."""
+    fixes = []
+    if batch % (accum * world) == 0:
+        new = batch // (accum * world)
+        fixes.append(f"training.micro_batch_size: {new} ({new} x {accum} x {world} = {batch})")
+    if batch % (micro * world) == 0:
+        new = batch // (micro * world)
+        fixes.append(f"training.gradient_accumulation: {new} ({micro} x {new} x {world} = "
+                     f"{batch})")
+    fixes.append(f"training.batch_size: {micro * accum * world}")
+    return "set " + ", or ".join(fixes)
 
 
 @rule("FTC111", ERROR, "fp16/bf16 training on CPU")
@@ -296,6 +322,10 @@ def offload_strategy(r: Resolved, t: dict) -> Iterator[Finding]:
     if offload == "optimizer+params" and strategy == "zero2":
         yield ("hardware.offload", "ZeRO-2 does not partition parameters, so it cannot "
                "offload them", "use zero3, or offload only the optimizer")
+    if offload == "optimizer" and strategy == "fsdp":
+        yield ("hardware.offload", "FSDP offloads parameters, gradients and optimizer states "
+               "together; it cannot offload the optimizer alone", "use optimizer+params, or "
+               "zero2/zero3 to offload only the optimizer")
 
 
 @rule("FTC122", WARNING, "max_steps overrides epochs")
@@ -311,19 +341,28 @@ def prefix_quant(r: Resolved, t: dict) -> Iterator[Finding]:
                "supported combination here", "use method.kind qlora for a 4-bit base")
 
 
-@rule("FTC124", ERROR, "multi-process training on CPU needs strategy none, ddp or zero1/2")
+@rule("FTC124", ERROR, "FSDP on CPU (accelerate runs FSDP only on GPUs)")
 def cpu_strategy(r: Resolved, t: dict) -> Iterator[Finding]:
-    if r.get("hardware.accelerator") == "cpu" and r.get("hardware.strategy") in ("zero3", "fsdp"):
-        yield ("hardware.strategy", f"{r.get('hardware.strategy')} shards parameters across "
-               "GPUs; on CPU use ddp or zero2", None)
+    # accelerate 1.15 turns a use_cpu FSDP launch into plain DDP without a word (its
+    # AcceleratorState applies FSDP only to MULTI_GPU-like types); DeepSpeed ZeRO-3 runs on
+    # CPU with its CPU accelerator. tests/runtime/test_sharded_strategies.py watches both.
+    if r.get("hardware.accelerator") == "cpu" and r.get("hardware.strategy") == "fsdp":
+        yield ("hardware.strategy", "accelerate runs FSDP only on GPUs: on CPU it would train "
+               "plain DDP without sharding anything", "on CPU use zero3 (sharded parameters, "
+               "DeepSpeed's CPU accelerator), zero2 or ddp")
 
 
-@rule("FTC125", WARNING, "bf16 requested for a GPU generation without bf16")
+PRE_AMPERE = ("T4", "V100", "P100")  # GPUs without bf16 or TF32 (compute capability < 8.0)
+
+
+@rule("FTC125", WARNING, "bf16 for a GPU without bf16")
 def bf16_old_gpu(r: Resolved, t: dict) -> Iterator[Finding]:
-    gpu = (r.get("hardware.gpu") or "").upper()
-    if r.get("training.precision") == "bf16" and gpu.startswith(("T4", "V100", "P100")):
-        yield ("training.precision", f"{r.get('hardware.gpu')} has no bf16 support",
-               "use precision fp16")
+    known = bf16_support(r.get("hardware.gpu") or "")
+    if known is None or known[1] or r.get("hardware.accelerator") == "cpu":
+        return
+    for key in ("training.precision", "method.quantization.compute_dtype"):
+        if r.get(key) in ("bf16", "pure_bf16"):
+            yield (key, f"{known[0]} has no bf16 support", "use fp16")
 
 
 @rule("FTC126", ERROR, "method settings that cannot train")
@@ -354,6 +393,100 @@ def evaluation_warnings(r: Resolved, t: dict) -> Iterator[Finding]:
     yield from advise(r)
 
 
+# ------------------------------------------------------------- training options (issue 13)
+
+
+@rule("FTC150", ERROR, "warmup given both as steps and as a ratio")
+def warmup_twice(r: Resolved, t: dict) -> Iterator[Finding]:
+    if r.has("training.warmup_steps") and _user_set(r, "training.warmup_ratio"):
+        yield ("training.warmup_steps", "warmup_steps and warmup_ratio are both set; a schedule "
+               "has one warmup", "keep one of them")
+
+
+@rule("FTC151", ERROR, "min_lr_ratio with a schedule that has no floor")
+def min_lr_unused(r: Resolved, t: dict) -> Iterator[Finding]:
+    scheduler = r.get("training.scheduler")
+    if _user_set(r, "training.min_lr_ratio") and scheduler not in MIN_LR_SCHEDULERS:
+        yield ("training.min_lr_ratio", f"min_lr_ratio does nothing with scheduler {scheduler}",
+               "use scheduler cosine_with_min_lr (or cosine, which then becomes it) or polynomial")
+    if scheduler == "polynomial" and r.get("training.min_lr_ratio") == 1:
+        yield ("training.min_lr_ratio", "a polynomial schedule must decay: min_lr_ratio 1 keeps "
+               "the rate at its peak", "use scheduler constant_with_warmup")
+
+
+@rule("FTC152", WARNING, "optimizer settings the optimizer does not read")
+def optimizer_settings_unused(r: Resolved, t: dict) -> Iterator[Finding]:
+    name = r.get("training.optimizer", "")
+    family = optimizer_family(name)
+    for key, users in (("betas", USES_BETAS), ("epsilon", USES_EPSILON)):
+        if _user_set(r, f"training.{key}") and family not in users:
+            yield (f"training.{key}", f"{name} does not read training.{key}; it is ignored",
+                   f"remove training.{key}, or choose an optimizer that uses it")
+
+
+@rule("FTC153", ERROR, "an option that needs a GPU in a CPU bundle")
+def gpu_only_on_cpu(r: Resolved, t: dict) -> Iterator[Finding]:
+    if r.get("hardware.accelerator") != "cpu":
+        return
+    for path, need in t["gpu_only_options"].items():
+        if r.get(path) == need["value"]:
+            yield (path, f"{path}: {need['why']}, and hardware.accelerator is cpu",
+                   f"remove {path}, or train on a GPU")
+
+
+@rule("FTC154", ERROR, "pure bf16 with DeepSpeed ZeRO")
+def pure_bf16_zero(r: Resolved, t: dict) -> Iterator[Finding]:
+    if r.get("training.precision") != "pure_bf16":
+        return
+    if r.get("hardware.strategy") in ("zero1", "zero2", "zero3"):
+        yield ("training.precision", "DeepSpeed ZeRO keeps an fp32 master copy inside its "
+               "optimizer, so pure_bf16 would not be pure", "use precision bf16 with ZeRO, or "
+               "strategy ddp/fsdp/none for pure bf16")
+    if r.get("model.dtype") not in (None, "bf16"):
+        yield ("model.dtype", f"pure_bf16 trains bf16 weights, but model.dtype is "
+               f"{r.get('model.dtype')}", "remove model.dtype (it follows the precision)")
+
+
+@rule("FTC155", ERROR, "TF32 on a GPU older than Ampere")
+def tf32_old_gpu(r: Resolved, t: dict) -> Iterator[Finding]:
+    gpu = (r.get("hardware.gpu") or "").upper()
+    if r.get("training.tf32") and gpu.startswith(PRE_AMPERE):
+        yield ("training.tf32", f"{r.get('hardware.gpu')} has no TF32 (it came with Ampere)",
+               "remove training.tf32")
+
+
+@rule("FTC156", ERROR, "two fused losses at once")
+def two_loss_kernels(r: Resolved, t: dict) -> Iterator[Finding]:
+    if r.get("training.liger_kernel") and r.get("training.loss_kernel") == "cut_cross_entropy":
+        yield ("training.loss_kernel", "Liger's fused linear cross-entropy and Cut Cross Entropy "
+               "both replace the loss; only one can", "keep liger_kernel or cut_cross_entropy")
+
+
+@rule("FTC157", WARNING, "tracker settings for a tracker that is not in report_to")
+def tracker_unused(r: Resolved, t: dict) -> Iterator[Finding]:
+    trackers = set(r.get("logging.report_to") or [])
+    for tracker in ("wandb", "mlflow"):
+        if r.has(f"logging.{tracker}") and tracker not in trackers:
+            yield (f"logging.{tracker}", f"logging.{tracker} is set, but {tracker} is not in "
+                   "logging.report_to, so nothing reads it", f"add {tracker} to report_to")
+    if _user_set(r, "logging.project") and not trackers & {"wandb", "mlflow"}:
+        yield ("logging.project", "logging.project names a wandb project or mlflow experiment, "
+               "but report_to has neither", None)
+    if "none" in trackers and len(trackers) > 1:
+        yield ("logging.report_to", "report_to lists none together with trackers", None)
+
+
+@rule("FTC158", ERROR, "an option the method's trainer does not have")
+def option_for_method(r: Resolved, t: dict) -> Iterator[Finding]:
+    kind = r.get("method.kind")
+    if _user_set(r, "training.loss_kernel") and kind not in FUSED_HEAD_KINDS:
+        yield ("training.loss_kernel", f"{kind} computes its loss from the full logits "
+               "(distillation) or a score head (reward): the loss kernel does not apply", None)
+    if r.get("training.activation_offloading") and kind not in ("full", "lora", "qlora"):
+        yield ("training.activation_offloading", "activation offloading is a TRL SFT option; "
+               f"{kind} trains with another trainer", None)
+
+
 @rule("FTC140", ERROR, "the provider cannot run this recipe", PROVIDERS)
 def provider_errors(r: Resolved, t: dict) -> Iterator[Finding]:
     from ftc.providers.lint import check
@@ -366,3 +499,44 @@ def provider_warnings(r: Resolved, t: dict) -> Iterator[Finding]:
     from ftc.providers.lint import advise
 
     yield from advise(r)
+
+
+# ------------------------------------------------------------- export (issue 15)
+
+
+@rule("FTC160", ERROR, "export asks for a merged model the method cannot make")
+def export_merge_blocked(r: Resolved, t: dict) -> Iterator[Finding]:
+    from ftc.compiler.export_lint import merge_blockers
+
+    yield from merge_blockers(r)
+
+
+@rule("FTC161", WARNING, "export merges a run that has no adapter")
+def export_needless_merge(r: Resolved, t: dict) -> Iterator[Finding]:
+    from ftc.compiler.export_lint import needless_merge
+
+    yield from needless_merge(r)
+
+
+@rule("FTC162", ERROR, "GGUF export of an architecture ftc cannot write")
+def export_gguf_architecture(r: Resolved, t: dict) -> Iterator[Finding]:
+    from ftc.compiler.export_lint import gguf_architecture
+
+    yield from gguf_architecture(r)
+
+
+@rule("FTC128", ERROR, "the chat template does not compile")
+def chat_template_compiles(r: Resolved, t: dict) -> Iterator[Finding]:
+    from ftc.compiler.chat_template_check import NAMED_TEMPLATES, template_error
+
+    source = r.get("model.chat_template")
+    if not isinstance(source, str) or source in NAMED_TEMPLATES:
+        return
+    found = template_error(source)
+    if found:
+        line, message = found
+        # a multi-line template is a `|` block: its line N is N - 1 lines below the first
+        down = line - 1 if "\n" in source.rstrip("\n") else 0
+        yield ("model.chat_template", f"model.chat_template does not compile: template line "
+               f"{line}: {message}", "the template is Jinja, as in a tokenizer's "
+               "chat_template; chatml and llama3 name built-in templates", down)

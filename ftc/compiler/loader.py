@@ -8,6 +8,7 @@ its source (user, extends:FILE or --set) for error messages and provenance.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from dataclasses import dataclass
@@ -15,14 +16,22 @@ from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
+from ruamel.yaml.composer import MaxDepthExceededError
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
+from ftc.compiler.schema import recipe_sections
 from ftc.diagnostics import ERROR, Diagnostic, FtcError
+from ftc.safe_files import FileProblem, read_regular
 
 MAX_BYTES = 1_000_000  # a recipe is a page of YAML; 1 MB is already absurd
 MAX_NODES = 20_000  # after alias expansion
 MAX_DEPTH = 40
+# The C parser recurses once per nesting level and overflows the C stack near
+# 30,000 levels (SIGSEGV); text that might nest deeper than this goes to the
+# pure-Python parser, whose composer stops at MAX_DEPTH before recursing further.
+C_PARSER_MAX_NESTING = 1000
+MAX_INT_DIGITS = 64  # no recipe number needs more; int() of huge literals is slow
 SOURCE_USER = "user"
 SOURCE_SET = "--set"
 
@@ -79,22 +88,19 @@ def _err(path: str, line: int, col: int, rule: str, msg: str, hint: str | None =
 
 
 def read_text(path: Path, display: str) -> str:
-    """File contents as text, or an FtcError naming what is wrong with the file."""
+    """File contents as text, or an FtcError naming what is wrong with the file.
+
+    Only a regular file is read (never a FIFO, device or directory), and never
+    more than MAX_BYTES of it.
+    """
     try:
-        if path.is_dir():
-            raise _err(display, 1, 1, "FTC009", "is a directory, not a recipe file")
-        size = path.stat().st_size
-    except FileNotFoundError:
-        raise _err(display, 1, 1, "FTC009", "file not found") from None
-    except OSError as exc:
-        raise _err(display, 1, 1, "FTC009", f"cannot read file: {exc.strerror}") from None
-    if size > MAX_BYTES:
-        raise _err(display, 1, 1, "FTC005", f"file is {size:,} bytes; recipes are limited to "
-                   f"{MAX_BYTES:,}", "a recipe should be a short YAML file")
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise _err(display, 1, 1, "FTC009", f"cannot read file: {exc.strerror}") from None
+        raw = read_regular(path, MAX_BYTES, "file")
+    except FileProblem as exc:
+        if exc.too_big:
+            raise _err(display, 1, 1, "FTC005", f"{exc.reason}; recipes are limited to "
+                       f"{MAX_BYTES:,} bytes", "a recipe should be a short YAML file") from None
+        message = "file not found" if exc.missing else f"cannot read the recipe: {exc.reason}"
+        raise _err(display, 1, 1, "FTC009", message) from None
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -104,11 +110,41 @@ def read_text(path: Path, display: str) -> str:
                    "save the recipe as UTF-8") from None
 
 
+def nesting_bound(text: str) -> int:
+    """An upper bound of the YAML nesting depth of `text`, from a cheap line scan.
+
+    A block level needs more indentation or a `- `/`? `/`: ` indicator on its line
+    (a sequence may share its parent key's column, hence 2x); flow levels are
+    counted by brackets, even inside strings, which only overestimates.
+    """
+    bound = flow = 0
+    for line in text.splitlines():
+        body = line.lstrip(" ")
+        indent = len(line) - len(body)
+        markers = body.count("- ") + body.count("? ") + body.count(": ") + 1
+        opens = body.count("[") + body.count("{")
+        bound = max(bound, 2 * (indent + 1) + markers + flow + opens)
+        flow = max(0, flow + opens - body.count("]") - body.count("}"))
+    return bound
+
+
+def _composer(text: str) -> YAML:
+    if nesting_bound(text) <= C_PARSER_MAX_NESTING:
+        return YAML(typ="safe")  # C parser (ruamel.yaml.clib) when present
+    yaml = YAML(typ="safe", pure=True)
+    yaml.max_depth = MAX_DEPTH + 1  # raises before recursing deeper
+    return yaml
+
+
 def parse(text: str, display: str, source: str = SOURCE_USER, line_offset: int = 0,
           col_offset: int = 0, base_dir: Path | None = None) -> Node:
     """Parse YAML text into a Node tree; raises FtcError with the position of any problem."""
     try:
-        root = YAML(typ="safe").compose(text)  # C parser (ruamel.yaml.clib) when present
+        root = _composer(text).compose(text)
+    except MaxDepthExceededError as exc:
+        mark = exc.problem_mark
+        raise _err(display, mark.line + 1 + line_offset, mark.column + 1 + col_offset, "FTC006",
+                   f"nesting deeper than {MAX_DEPTH} levels") from None
     except YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -155,8 +191,15 @@ class _Builder:
             items = [self.build(item, depth + 1) for item in yn.value]
             return Node("seq", items, self.pos(yn), self.source, base_dir=self.base_dir)
         assert isinstance(yn, ScalarNode)
-        value = _scalar(yn.value, tag)
-        return Node("scalar", value, self.pos(yn), self.source, base_dir=self.base_dir)
+        try:
+            value = _scalar(yn.value, tag)
+        except ValueError as exc:
+            raise self.fail(yn, "FTC001", str(exc), "quote the value to make it a string, "
+                            "or write a plain number") from None
+        pos = self.pos(yn)
+        if yn.style == "|":  # a literal block's text starts on the line after the `|`
+            pos = Pos(pos.path, pos.line + 1, pos.col)
+        return Node("scalar", value, pos, self.source, base_dir=self.base_dir)
 
     def mapping(self, yn, depth: int) -> Node:
         out: dict[str, Node] = {}
@@ -174,25 +217,53 @@ class _Builder:
 
 
 def _scalar(text: str, tag: str) -> Any:
+    """The Python value of a scalar; ValueError (worded for the user) if it is not one."""
     kind = tag.replace(_STD, "")
     if kind == "null":
+        if text not in ("", "~", "null", "Null", "NULL"):
+            raise ValueError(f"{_short(text)} is tagged null but is not null")
         return None
     if kind == "bool":
+        if text.lower() not in ("true", "false"):
+            raise ValueError(f"{_short(text)} is tagged as a boolean but is not true or false")
         return text.lower() == "true"
     if kind == "int":
-        digits = text.replace("_", "")
-        try:
-            return int(digits, 10)
-        except ValueError:
-            return int(digits, 0)
+        return _int(text)
     if kind == "float":
-        low = text.lower().lstrip("+")
-        if low in (".inf", "-.inf"):
-            return -math.inf if low.startswith("-") else math.inf
-        if low == ".nan":
-            return math.nan
-        return float(text.replace("_", ""))
+        return _float(text)
     return text
+
+
+def _int(text: str) -> int:
+    body = text.replace("_", "")
+    sign = -1 if body.startswith("-") else 1
+    body = body.lstrip("+-")
+    base = {"0x": 16, "0o": 8, "0b": 2}.get(body[:2].lower(), 10)
+    digits = body[2:] if base != 10 else body
+    if len(digits) > MAX_INT_DIGITS:
+        raise ValueError(f"integer with {len(digits)} digits; recipe numbers have at most "
+                         f"{MAX_INT_DIGITS}")
+    try:
+        return sign * int(digits, base)
+    except ValueError:
+        raise ValueError(f"{_short(text)} is not a valid integer") from None
+
+
+def _float(text: str) -> float:
+    low = text.lower().lstrip("+")
+    if low in (".inf", "-.inf"):
+        return -math.inf if low.startswith("-") else math.inf
+    if low == ".nan":
+        return math.nan
+    try:
+        return float(text.replace("_", ""))
+    except ValueError:
+        raise ValueError(f"{_short(text)} is not a valid number") from None
+
+
+def _short(text: str) -> str:
+    shown = text if len(text) <= 40 else text[:37] + "..."
+    return json.dumps(shown)
 
 
 # --------------------------------------------------------------------------- extends
@@ -208,14 +279,27 @@ def display_path(path: Path) -> str:
 
 def load_recipe_tree(path: Path, display: str | None = None) -> Node:
     """Load a recipe and everything it extends, merged; values keep their sources."""
-    top_dir = Path(path).resolve().parent
-    return _load_chain(Path(path), display or str(path), [], SOURCE_USER, top_dir)
+    display = display or str(path)
+    text = read_text(Path(path), display)  # before anything resolves the path
+    top_dir = _real(Path(path)).parent
+    return _load_chain(Path(path), display, [], SOURCE_USER, top_dir, text)
+
+
+def _real(path: Path) -> Path:
+    """The canonical path, or the absolute one where it cannot be resolved."""
+    try:
+        return Path(os.path.realpath(path))
+    except (OSError, ValueError, RuntimeError):
+        return Path(os.path.abspath(path))
+
+
+RECIPE_SUFFIXES = (".yaml", ".yml")
 
 
 def _load_chain(path: Path, display: str, stack: list[Path], source: str,
-                top_dir: Path) -> Node:
-    real = path.resolve()
-    tree = parse(read_text(path, display), display, source, base_dir=real.parent)
+                top_dir: Path, text: str) -> Node:
+    real = _real(path)
+    tree = parse(text, display, source, base_dir=real.parent)
     if tree.kind != "map":
         raise _err(display, tree.pos.line, tree.pos.col, "FTC002",
                    "the recipe must be a mapping of sections (model:, method:, data: ...)")
@@ -226,20 +310,40 @@ def _load_chain(path: Path, display: str, stack: list[Path], source: str,
     if ext.kind != "scalar" or not isinstance(ext.value, str) or not ext.value:
         raise _err(display, ext.pos.line, ext.pos.col, "FTC007",
                    "extends must be a path to another recipe")
+    if not ext.value.endswith(RECIPE_SUFFIXES):
+        raise _err(display, ext.pos.line, ext.pos.col, "FTC007",
+                   "extends must name a recipe file (.yaml or .yml)")
     base_path = path.parent / ext.value
     base_display = os.path.normpath(os.path.join(os.path.dirname(display), ext.value))
+    try:
+        base_text = read_text(base_path, base_display)
+    except FtcError as exc:
+        rule = exc.diagnostics[0].rule
+        reason = exc.diagnostics[0].message if rule != "FTC001" else "it is not UTF-8 text"
+        missing = reason == "file not found"
+        raise _err(display, ext.pos.line, ext.pos.col, "FTC007",
+                   f"extends file not found: {ext.value}" if missing else
+                   f"extends {ext.value}: {reason.removeprefix('cannot read the recipe: ')}",
+                   "the path is relative to the file that extends it" if missing else None
+                   ) from None
     chain = stack + [real]
-    if base_path.resolve() in chain:
+    base_real = _real(base_path)
+    if base_real in chain:
         names = " -> ".join([display_path(p) for p in chain] + [base_display])
         raise _err(display, where.line, where.col, "FTC007", f"extends cycle: {names}")
-    if not base_path.is_file():
-        raise _err(display, ext.pos.line, ext.pos.col, "FTC007",
-                   f"extends file not found: {ext.value}",
-                   "the path is relative to the file that extends it")
-    label = os.path.relpath(base_path.resolve(), top_dir)  # stable across machines
-    base = _load_chain(base_path, base_display, chain, f"extends:{label}", top_dir)
+    label = os.path.relpath(base_real, top_dir)  # stable across machines
+    base = _load_chain(base_path, base_display, chain, f"extends:{label}", top_dir, base_text)
+    _require_recipe(base, ext, display)
     base.value.pop("abstract", None)  # being a base is not inherited
     return merge(base, tree)
+
+
+def _require_recipe(base: Node, ext: Node, display: str) -> None:
+    """A base must look like a recipe; otherwise say so without echoing any of its content."""
+    if not set(base.value) & set(recipe_sections()):
+        raise _err(display, ext.pos.line, ext.pos.col, "FTC007",
+                   f"extends {ext.value}: not a recipe (it has none of the recipe's sections)",
+                   "extends names another ftc recipe to build on")
 
 
 def merge(base: Node, top: Node) -> Node:
@@ -258,6 +362,9 @@ def merge(base: Node, top: Node) -> Node:
 def parse_override(text: str, index: int) -> tuple[list[str], Node]:
     """`key.path=value` from the command line; the value is parsed as YAML."""
     display = SOURCE_SET
+    if any("\udc80" <= ch <= "\udcff" for ch in text):  # undecodable argv bytes
+        raise _err(display, index, 1, "FTC008", "--set value is not valid UTF-8 text",
+                   "check the shell quoting and the terminal's encoding")
     if "=" not in text:
         raise _err(display, index, 1, "FTC008", f"--set {text!r} must look like key.path=value")
     key, _, raw = text.partition("=")

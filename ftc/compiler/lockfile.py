@@ -9,7 +9,9 @@ nothing but the values.
 from __future__ import annotations
 
 import json
+import math
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,7 @@ from ruamel.yaml import YAML
 
 from ftc.compiler.resolve import PATH_KEYS
 from ftc.compiler.validate import load_schema
+from ftc.diagnostics import one_line
 
 LOCK_NAME = "recipe.lock.yaml"
 
@@ -60,7 +63,7 @@ def _rel(value: Any, base: Path) -> Any:
 
 def render_lock(values: dict, provenance: dict[str, str], header: list[str]) -> str:
     """YAML text of the lock: keys in schema order, each leaf with `# source`."""
-    lines = [f"# {h}" if h else "#" for h in header]
+    lines = [f"# {one_line(h)}" if h else "#" for h in header]
     _emit(values, provenance, [], load_schema(), 0, lines)
     return "\n".join(lines) + "\n"
 
@@ -98,9 +101,16 @@ def _emit(node: dict, prov: dict, parts: list[str], schema: dict, depth: int,
         lines.append(f"{pad}{key}: {scalar(value)}{comment}")
 
 
+# Characters YAML may not hold raw (or reads as line breaks): written as \\u escapes.
+_NOT_YAML_PRINTABLE = re.compile("[\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\ud800-\udfff]")
+
+
 def scalar(value: Any) -> str:
     """One value as YAML 1.2 flow text (JSON is a subset of YAML 1.2)."""
     if isinstance(value, float):
+        if not math.isfinite(value):  # validation refuses these; keep them floats anyway
+            return ".nan" if math.isnan(value) else (".inf" if value > 0 else "-.inf")
         text = repr(value)
-        return text if any(c in text for c in ".en") else text + ".0"
-    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+        return text if any(c in text for c in ".e") else text + ".0"
+    text = json.dumps(value, sort_keys=True, ensure_ascii=False)
+    return _NOT_YAML_PRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)

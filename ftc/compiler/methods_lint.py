@@ -20,11 +20,14 @@ import hashlib
 import json
 from pathlib import Path
 
+from ftc.safe_files import FileProblem, read_regular
+
 Finding = tuple[str, str, str | None]
 
 # Files that define a tokenizer's vocabulary, in the order they are compared.
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "vocab.json", "merges.txt", "vocab.txt")
 IA3_ONLY = ("target_modules", "feedforward_modules")
+MAX_TOKENIZER_BYTES = 1 << 30
 LLAMA_ADAPTER_ONLY = ("adapter_len", "adapter_layers")
 
 
@@ -61,17 +64,18 @@ def tokenizer_fingerprint(model_dir: Path) -> dict[str, str] | None:
     """
     found = {}
     for name in TOKENIZER_FILES:
-        path = model_dir / name
-        if not path.is_file():
+        try:
+            data = read_regular(model_dir / name, MAX_TOKENIZER_BYTES, name)
+        except FileProblem:  # absent, or not a file fit to read: compare the others
             continue
-        data = path.read_bytes()
         if name == "tokenizer.json":
             try:
                 tree = json.loads(data)
-                data = json.dumps({"model": tree.get("model"),
-                                   "added_tokens": tree.get("added_tokens")},
-                                  sort_keys=True).encode()
-            except ValueError:
+                if isinstance(tree, dict):
+                    data = json.dumps({"model": tree.get("model"),
+                                       "added_tokens": tree.get("added_tokens")},
+                                      sort_keys=True).encode()
+            except (ValueError, RecursionError):
                 pass
         found[name] = hashlib.sha256(data).hexdigest()
     return found or None

@@ -17,6 +17,8 @@ from typing import Any
 from ftc import SCHEMA_VERSION, __version__
 from ftc.compiler.loader import Node, Pos
 from ftc.dotted import get_dotted
+from ftc.memory.gpus import bf16_support
+from ftc.safe_files import FileProblem, open_regular
 from ftc.tables import hyperparameters
 
 PEFT_KINDS = ("lora", "qlora")
@@ -213,12 +215,52 @@ def rule_training(r: Resolved, t: dict) -> None:
     if peft_kind(r) == "qlora":
         r.default("training.gradient_checkpointing", _t(t, "qlora", "gradient_checkpointing"),
                   "table:qlora")
-    for name in ("epochs", "batch_size", "warmup_ratio", "scheduler", "weight_decay",
+    for name in ("epochs", "batch_size", "scheduler", "weight_decay",
                  "max_grad_norm", "optimizer", "gradient_checkpointing", "seed", "logging_steps"):
         r.default(f"training.{name}", _t(t, "training", name), "table:training")
     for group in ("eval", "save", "early_stopping"):
         for name, value in t["training"][group].items():
             r.default(f"training.{group}.{name}", value, "table:training")
+    _training_options(r, t)
+
+
+# Optimizers whose update reads betas / epsilon (transformers' TrainingArguments
+# passes adam_beta1/2 to the Adam and Lion families, adam_epsilon to Adam only).
+USES_BETAS = ("adamw", "paged_adamw", "lion", "paged_lion")
+USES_EPSILON = ("adamw", "paged_adamw")
+# TRL's fused LM head (per-token log-probs in tiles) serves these kinds; the KD
+# loss (distill) needs the full logits and a reward model has no LM head.
+FUSED_HEAD_KINDS = ("full", "lora", "qlora", "prefix", "adapter", "dpo", "rlhf")
+MIN_LR_SCHEDULERS = ("cosine_with_min_lr", "polynomial")
+
+
+def optimizer_family(name: str) -> str:
+    """adamw_8bit -> adamw, paged_lion_32bit -> paged_lion: what the update rule reads."""
+    for family in ("paged_adamw", "paged_lion", "adamw", "lion"):
+        if name.startswith(family):
+            return family
+    return name
+
+
+def _training_options(r: Resolved, t: dict) -> None:
+    """Optimizer aliases and settings, warmup, schedule floor, loss kernel (issue 13)."""
+    name = r.get("training.optimizer")
+    canonical = t["optimizer_aliases"].get(name)
+    if canonical:
+        r.set("training.optimizer", canonical, f"{r.source('training.optimizer')} (alias {name})")
+    family = optimizer_family(r.get("training.optimizer"))
+    if family in USES_BETAS:
+        r.default("training.betas", _t(t, "training", "betas"), "table:training")
+    if family in USES_EPSILON:
+        r.default("training.epsilon", _t(t, "training", "epsilon"), "table:training")
+    if not r.has("training.warmup_steps"):
+        r.default("training.warmup_ratio", _t(t, "training", "warmup_ratio"), "table:training")
+    if r.get("training.scheduler") == "cosine" and r.has("training.min_lr_ratio"):
+        r.set("training.scheduler", "cosine_with_min_lr", "rule:min-lr-ratio")
+    if r.get("training.scheduler") == "cosine_with_min_lr":
+        r.default("training.min_lr_ratio", _t(t, "training", "min_lr_ratio"), "table:training")
+    if r.get("method.kind") in FUSED_HEAD_KINDS:
+        r.default("training.loss_kernel", _t(t, "training", "loss_kernel"), "table:training")
 
 
 def rule_hardware(r: Resolved, t: dict) -> None:
@@ -247,10 +289,34 @@ def _auto_strategy(r: Resolved, world: int) -> str:
 
 def rule_precision(r: Resolved, t: dict) -> None:
     if r.get("training.precision", "auto") == "auto":
-        value = "bf16" if r.get("hardware.accelerator") == "gpu" else "fp32"
-        r.set("training.precision", value, "rule:precision-auto")
+        value, why = auto_precision(r.get("hardware.accelerator"), r.get("hardware.gpu"))
+        r.set("training.precision", value, f"rule:precision-auto ({why})")
     if r.get("model.dtype", "auto") == "auto":
-        r.set("model.dtype", r.get("training.precision"), "rule:dtype-follows-precision")
+        precision = r.get("training.precision")
+        dtype = "bf16" if precision == "pure_bf16" else precision
+        r.set("model.dtype", dtype, "rule:dtype-follows-precision")
+    if r.get("training.precision") == "fp16" and \
+            r.source("method.quantization.compute_dtype") == "table:qlora":
+        # QLoRA computes in the training precision on GPUs without bf16
+        r.set("method.quantization.compute_dtype", "fp16", "rule:compute-dtype-follows-precision")
+
+
+def auto_precision(accelerator: str | None, gpu: str | None) -> tuple[str, str]:
+    """(precision, why): fp32 on CPU; on GPUs bf16 where the card has it, else fp16.
+
+    The GPU table (ftc/memory/gpus.yaml) says which cards compute in bf16; a GPU
+    that is not named (or not in the table) is taken to be a current one (bf16),
+    and the launch preflight refuses bf16 on a GPU that lacks it.
+    """
+    if accelerator == "cpu":
+        return "fp32", "cpu"
+    if not gpu:
+        return "bf16", "no hardware.gpu named: bf16 assumed"
+    known = bf16_support(gpu)
+    if known is None:
+        return "bf16", f"{gpu} not in the GPU table: bf16 assumed"
+    name, bf16 = known
+    return ("bf16", f"{name} has bf16") if bf16 else ("fp16", f"{name} has no bf16")
 
 
 def rule_batch_split(r: Resolved, t: dict) -> None:
@@ -294,17 +360,27 @@ def rule_data(r: Resolved, t: dict) -> None:
     r.default("data.packing", _t(t, "data", "packing"), "table:data")
 
 
+DETECT_LINES = 1000  # blank lines skipped before giving up
+DETECT_LINE_BYTES = 1 << 20
+
+
 def detect_format(files: list | None, base_dir: Path | None) -> str | None:
-    """Format from the keys of the first record of the first JSONL file, if it is here."""
+    """Format from the keys of the first record of the first JSONL file, if it is here.
+
+    Reads at most a bounded first line of a regular file: detection must never
+    hang on a FIFO or read /dev/zero without end.
+    """
     if not files or base_dir is None or not str(files[0]).endswith(".jsonl"):
         return None
-    path = base_dir / files[0]
     try:
-        with open(path, encoding="utf-8") as fh:
-            for line in fh:
+        with open_regular(base_dir / files[0]) as fh:
+            for _ in range(DETECT_LINES):
+                line = fh.readline(DETECT_LINE_BYTES)
+                if not line:
+                    return None
                 if line.strip():
-                    return format_of(json.loads(line))
-    except (OSError, ValueError):
+                    return format_of(json.loads(line))  # a cut-off line is invalid JSON
+    except (FileProblem, OSError, ValueError, RecursionError):  # the data check says why
         return None
     return None
 
@@ -368,6 +444,19 @@ def rule_export_logging(r: Resolved, t: dict) -> None:
     for key in ("merge_adapters", "formats", "gguf_quantization", "model_card"):
         r.default(f"export.{key}", _t(t, "export", key), "table:export")
     r.default("logging.report_to", _t(t, "logging", "report_to"), "table:logging")
+    _trackers(r)
+
+
+def _trackers(r: Resolved) -> None:
+    """wandb/mlflow: the project defaults to the recipe name; a file: store is made absolute."""
+    trackers = set(r.get("logging.report_to") or [])
+    if trackers & {"wandb", "mlflow"} and r.has("name"):
+        r.default("logging.project", r.get("name"), "rule:project-from-name")
+    uri = r.get("logging.mlflow.tracking_uri")
+    if isinstance(uri, str) and uri.startswith("file:") and not uri.startswith("file:/"):
+        base = r.base_dirs.get("logging.mlflow.tracking_uri", r.recipe_dir or Path.cwd())
+        r.set("logging.mlflow.tracking_uri", "file:" + _abs(base, uri[len("file:"):]),
+              r.source("logging.mlflow.tracking_uri"))
 
 
 def rule_paths(r: Resolved, t: dict) -> None:

@@ -9,33 +9,43 @@ from __future__ import annotations
 
 import difflib
 import json
-from functools import lru_cache
-from pathlib import Path
+import re
+from functools import cache, lru_cache
 from typing import Any
 
-from jsonschema import Draft7Validator
+from jsonschema import Draft7Validator, ValidationError, validators
 
 from ftc.compiler.loader import Node
-from ftc.diagnostics import ERROR, Diagnostic
+from ftc.compiler.schema import SCHEMA_FILE, load_schema  # noqa: F401 (SCHEMA_FILE re-exported)
+from ftc.compiler.value_checks import scan_tree, value_problems
+from ftc.diagnostics import ERROR, Diagnostic, redact_diagnostics
+from ftc.dotted import dotted_name
 
-SCHEMA_FILE = Path(__file__).resolve().parents[2] / "schemas" / "recipe.schema.json"
+
+@cache
+def _python_regex(pattern: str) -> re.Pattern[str]:
+    """A schema pattern with ECMA-262's `$` (end of text, not before a final newline)."""
+    return re.compile(re.sub(r"(?<!\\)\$", r"\\Z", pattern))
 
 
-@lru_cache(maxsize=1)
-def load_schema() -> dict:
-    return json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+def _pattern(validator, pattern: str, instance, schema):
+    if validator.is_type(instance, "string") and not _python_regex(pattern).search(instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+def _is_integer(checker, instance) -> bool:
+    """An int, not a bool and not a float that happens to be whole (1e26 is not a step count)."""
+    return isinstance(instance, int) and not isinstance(instance, bool)
+
+
+_Strict = validators.extend(
+    Draft7Validator, validators={"pattern": _pattern},
+    type_checker=Draft7Validator.TYPE_CHECKER.redefine("integer", _is_integer))
 
 
 @lru_cache(maxsize=1)
 def _validator() -> Draft7Validator:
-    return Draft7Validator(load_schema())
-
-
-def dotted(path) -> str:
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "recipe"
+    return _Strict(load_schema())
 
 
 def subschema(parts: list[str]) -> dict | None:
@@ -55,14 +65,30 @@ def known_keys(parts: list[str]) -> list[str]:
 
 
 def validate_tree(tree: Node) -> list[Diagnostic]:
-    """All schema problems of a merged recipe tree, each at its own position."""
-    out: list[Diagnostic] = []
+    """All schema problems of a merged recipe tree, each at its own position.
+
+    The value checks (finite numbers, no control characters) come first; a range
+    or form error where they, or a type error, already spoke would only repeat it.
+    """
+    secrets, found = scan_tree(tree)
+    checked = secrets + value_problems(tree)
+    schema: list[Diagnostic] = []
     abstract = is_abstract(tree)
     for error in _validator().iter_errors(tree.plain()):
         if abstract and error.validator == "required":
             continue
-        out.extend(_diagnose(error, tree))
-    return out
+        schema.extend(_diagnose(error, tree))
+    # one message per value: the value checks are the most specific, and a wrong type
+    # makes a range or form moot
+    checked_at = {_at(d) for d in checked}
+    typed_at = {_at(d) for d in schema if d.rule == "FTC011"}
+    rest = [d for d in schema if _at(d) not in checked_at
+            and (d.rule != "FTC014" or _at(d) not in typed_at)]
+    return secrets + redact_diagnostics(checked[len(secrets):] + rest, found)
+
+
+def _at(d: Diagnostic) -> tuple[str, int, int]:
+    return d.path, d.line, d.col
 
 
 def is_abstract(tree: Node) -> bool:
@@ -73,7 +99,7 @@ def is_abstract(tree: Node) -> bool:
 def _diagnose(error, tree: Node) -> list[Diagnostic]:
     path = list(error.absolute_path)
     node = tree.find(tuple(path)) or tree
-    name = dotted(path)
+    name = dotted_name(path)
     kind = error.validator
     if kind == "additionalProperties":
         return _unknown_keys(error, node, path)
@@ -89,7 +115,7 @@ def _diagnose(error, tree: Node) -> list[Diagnostic]:
         return [_diag(node.pos, "FTC012", f"{name} must be one of: "
                       f"{', '.join(map(_show, allowed))} (got {_show(error.instance)})", hint)]
     if kind in ("type", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
-                "minLength", "maxLength", "minItems", "uniqueItems"):
+                "minLength", "maxLength", "minItems", "maxItems", "uniqueItems"):
         rule = "FTC011" if kind == "type" else "FTC014"
         return [_diag(node.pos, rule, f"{name} must be {expectation(error.schema)} "
                       f"(got {_show(error.instance)})")]
@@ -109,7 +135,7 @@ def _unknown_keys(error, node: Node, path: list) -> list[Diagnostic]:
         child = node.get(key)
         where = (child.key_pos or child.pos) if child else node.pos
         hint = _close(key, allowed) or f"allowed keys here: {', '.join(allowed)}"
-        where_name = dotted(path) if path else "the recipe"
+        where_name = dotted_name(path) if path else "the recipe"
         out.append(_diag(where, "FTC010", f"unknown key '{key}' in {where_name}", hint))
     return out
 
@@ -154,19 +180,30 @@ def expectation(schema: dict) -> str:
         bounds.append("non-empty")
     if "array" in types:
         items = schema.get("items", {})
-        if schema.get("minItems"):
+        if schema.get("minItems") and schema.get("minItems") == schema.get("maxItems"):
+            words = f"a list of {schema['minItems']}"
+        elif schema.get("minItems"):
             words = "a non-empty list"
         if items:
-            words += " of " + expectation(items).removeprefix("a ").removeprefix("an ") + "s" \
-                if "enum" not in items else " of " + expectation(items)
+            words += _of_items(items).removeprefix(" of" if words[-1].isdigit() else "")
         if schema.get("uniqueItems"):
             bounds.append("without repeats")
     return words + (" " + " and ".join(bounds) if bounds else "")
 
 
+def _of_items(items: dict) -> str:
+    """' of numbers (each >= 0 and < 1)': the item noun in the plural, its bounds apart."""
+    if "enum" in items:
+        return " of " + expectation(items)
+    noun = expectation({k: v for k, v in items.items() if k in ("type", "items")})
+    bounds = expectation(items)[len(noun):]
+    plural = noun.removeprefix("a ").removeprefix("an ") + "s"
+    return f" of {plural}" + (f" (each{bounds})" if bounds else "")
+
+
 def _show(value: Any) -> str:
     if isinstance(value, str):
-        return json.dumps(value)
+        return json.dumps(value if len(value) <= 80 else value[:77] + "...")
     if isinstance(value, bool):
         return "true" if value else "false"
     if value is None:

@@ -1,10 +1,11 @@
 """The data pipeline: read -> validate -> dedup -> length -> split -> leakage -> advice.
 
 One function, `run_pipeline`, used by both `ftc data check` (report only:
-nothing is dropped but invalid rows) and `prepare` (applies the recipe's
-dedup and length policy).  Each stage counts rows in, kept and dropped by
-reason, and in = kept + dropped is asserted; every dropped row goes to the
-rejected list with its reason and source line.
+nothing is dropped but invalid rows, and rows holding a secret-shaped string)
+and `prepare` (applies the recipe's dedup and length policy).  Each stage
+counts rows in, kept and dropped by reason, and in = kept + dropped is
+asserted; every dropped row goes to the rejected list with its reason and
+source line.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from ftc.dataprep.rules import problem
 from ftc.dataprep.settings import DataSettings
 from ftc.dataprep.split import SPLITS, assign_splits
 from ftc.diagnostics import Diagnostic
+from ftc.secret_scan import has_secret_data, redact_data
 
 
 @dataclass
@@ -212,6 +214,14 @@ def _check_row(run: _Run, stage: Stage, out: list[Example], row: Row, fmt: str |
         run.drop(stage, "invalid_example", split, source, row.value,
                  "; ".join(f"{d.rule} {d.message}" for d in found if d.is_error))
         return
+    kind = has_secret_data(row.value)
+    if kind:  # kept out of every split, report and export; rejected.jsonl gets it redacted
+        run.diags.append(problem("FTC325", row.path, row.line,
+                                 f"example holds a secret-shaped string ({kind}); left out",
+                                 col=row.col, hint="remove the token from the data; a model "
+                                 "can learn it and repeat it"))
+        run.drop(stage, "secret", split, source, redact_data(row.value))
+        return
     stage.kept += 1
     out.append(Example(row.path, row.line, formats.normalize(row.value, fmt), split, row.value))
 
@@ -308,7 +318,20 @@ def _lengths(run: _Run, examples: dict[str, list[Example]], fmt: str) -> dict:
         run.stages.append(stage)
         return {}
     tokens.use_chat_template(tok, run.s.chat_template)
-    counts, method = tokens.count_tokens(tok, [ex.data for ex in items], fmt)
+    try:
+        counts, method, refused = tokens.count_tokens(tok, [ex.data for ex in items], fmt)
+    except tokens.TemplateBroken as exc:
+        run.diags.append(problem("FTC342", run.origin, 1, f"the chat template does not "
+                                 f"compile: template line {exc.line}: {exc.message}",
+                                 hint="fix model.chat_template (ftc lint reports it as FTC128)"))
+        run.report["tokens"] = {"skipped": "the chat template does not compile"}
+        stage.kept = len(items)
+        run.stages.append(stage)
+        return {}
+    if refused:
+        _drop_refused(run, stage, examples, {id(items[i]): m for i, m in refused.items()})
+        counts = [n for i, n in enumerate(counts) if i not in refused]
+        items = [ex for i, ex in enumerate(items) if i not in refused]
     by_id = {id(ex): n for ex, n in zip(items, counts, strict=True)}
     run.report["tokens"] = {"method": method, **tokens.percentiles(counts)}
     over = [ex for ex in items if limit and by_id[id(ex)] > limit]
@@ -345,6 +368,22 @@ def _lengths(run: _Run, examples: dict[str, list[Example]], fmt: str) -> dict:
     stage.kept = sum(len(v) for v in examples.values())
     run.stages.append(stage)
     return by_id
+
+
+def _drop_refused(run: _Run, stage: Stage, examples: dict[str, list[Example]],
+                  refused: dict[int, str]) -> None:
+    """Examples the chat template raises on (FTC342): an error each, and out of the data."""
+    for split in examples:
+        kept = []
+        for ex in examples[split]:
+            message = refused.get(id(ex))
+            if message is None:
+                kept.append(ex)
+                continue
+            run.diags.append(problem("FTC342", ex.path, ex.line,
+                                     f"the chat template refuses this example: {message}"))
+            run.drop(stage, "template_error", split, ex.source, ex.original, message)
+        examples[split] = kept
 
 
 def _split(run: _Run, examples: dict[str, list[Example]], fmt: str, groups: dict) -> None:

@@ -1,7 +1,8 @@
 """`prepare_for_run`: the runtime's entry into the data pipeline.
 
 Reads the lock's data section, runs the pipeline in prepare mode and writes
-out_dir/{train,validation,test}.jsonl, report.json and rejected.jsonl.  The
+out_dir/{train,validation,test}.jsonl, report.json and rejected.jsonl (with any
+secret-shaped string redacted: such rows never reach the splits).  The
 files are written into a sibling temporary directory that replaces out_dir in
 one rename, so a failure leaves the previous out_dir (or none), never half of
 a new one.  Same lock and inputs, same bytes: output order follows input
@@ -11,6 +12,7 @@ machine-dependent goes into the files.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -22,6 +24,7 @@ from ftc.dataprep.pipeline import PipelineResult, run_pipeline
 from ftc.dataprep.settings import DataSettings, data_paths
 from ftc.dataprep.split import SPLITS
 from ftc.diagnostics import FtcError
+from ftc.secret_scan import redact_data
 
 # Repeated warnings are shown this many times, then counted (check lists them all).
 SHOWN_PER_RULE = 3
@@ -89,7 +92,12 @@ def _dump(obj: object) -> str:
 
 
 def write_outputs(result: PipelineResult, out_dir: Path) -> None:
-    """Write the splits, report and rejected rows; replace out_dir atomically."""
+    """Write the splits, report and rejected rows; replace out_dir atomically.
+
+    Only an empty directory or an earlier output (it has report.json) is
+    replaced: `-o ~` must never move a home directory aside and delete it.
+    """
+    _check_replaceable(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     try:
@@ -99,9 +107,10 @@ def write_outputs(result: PipelineResult, out_dir: Path) -> None:
                     fh.write(_dump(ex.data) + "\n")
         with (tmp / "rejected.jsonl").open("w", encoding="utf-8", newline="\n") as fh:
             for entry in result.rejected:
-                fh.write(_dump(entry) + "\n")
+                fh.write(_dump(redact_data(entry)) + "\n")
         (tmp / "report.json").write_text(
-            json.dumps(result.report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+            json.dumps(redact_data(result.report), indent=2, ensure_ascii=False) + "\n",
+            encoding="utf-8")
         os.chmod(tmp, 0o755)
         old = None
         if out_dir.exists():
@@ -113,3 +122,14 @@ def write_outputs(result: PipelineResult, out_dir: Path) -> None:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def _check_replaceable(out_dir: Path) -> None:
+    if not (out_dir.exists() or out_dir.is_symlink()):
+        return
+    if out_dir.is_symlink() or not out_dir.is_dir():
+        raise OSError(errno.EEXIST, f"{out_dir} exists and is not a directory ftc wrote; "
+                      "not replacing it")
+    if any(out_dir.iterdir()) and not (out_dir / "report.json").is_file():
+        raise OSError(errno.EEXIST, f"{out_dir} holds other files (no report.json from an "
+                      "earlier prepare); not replacing it")

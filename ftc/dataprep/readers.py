@@ -12,14 +12,20 @@ import csv
 import io
 import json
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ftc.dataprep.rows import DECODER, RowProblem, check_value, parse_row
 from ftc.dataprep.rules import problem
 from ftc.diagnostics import Diagnostic
+from ftc.safe_files import FileProblem, kind_of, open_regular, read_regular, stat_path
+from ftc.secret_scan import redact
 
 # A line longer than this is reported instead of parsed (guards memory).
 MAX_LINE_BYTES = 16 * 1024 * 1024
+# .json and .csv are parsed whole; beyond this, JSONL (read line by line) is the answer.
+MAX_WHOLE_FILE_BYTES = 1 << 30
 SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv",
             ".parquet": "parquet", ".pq": "parquet"}
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
@@ -48,14 +54,24 @@ class ReadResult:
 
 
 def read_any(path: Path, display: str) -> ReadResult:
-    """Read one file (or hub id); problems become diagnostics, never exceptions."""
+    """Read one file (or hub id); problems become diagnostics, never exceptions.
+
+    Only a regular file is opened (a FIFO would block, /dev/zero never ends).
+    """
     kind = SUFFIXES.get(path.suffix.lower())
-    if not path.exists():
+    try:
+        mode = stat_path(path).st_mode
+    except FileProblem as exc:
+        if not exc.missing:
+            return _fail("FTC300", display, f"cannot read {display}: {exc.reason}")
         if kind is None and _HUB_ID.match(display):
             return _read_hub(display)
         return _fail("FTC300", display, f"file not found: {display}")
-    if path.is_dir():
+    if stat.S_ISDIR(mode):
         return _fail("FTC300", display, f"{display} is a directory, not a data file")
+    if not stat.S_ISREG(mode):
+        return _fail("FTC300", display, f"cannot read {display}: is {kind_of(mode)}, "
+                     "not a regular file")
     if kind is None:
         return _fail("FTC304", display, f"unsupported file type {path.suffix or '(none)'!r}",
                      hint="use .jsonl, .json, .csv or .parquet")
@@ -63,17 +79,20 @@ def read_any(path: Path, display: str) -> ReadResult:
     try:
         if kind == "parquet":
             _read_parquet(path, display, result)
+        elif kind == "jsonl":
+            _read_jsonl(path, display, result)
         else:
-            data = path.read_bytes() if kind != "jsonl" else None
-            if kind == "jsonl":
-                _read_jsonl(path, display, result)
-            elif kind == "json":
+            data = read_regular(path, MAX_WHOLE_FILE_BYTES, display)
+            if kind == "json":
                 _read_json(data, display, result)
             else:
                 _read_csv(data, display, result)
+        result.sha256 = _sha256(path)
+    except FileProblem as exc:
+        hint = "write the data as JSONL, which is read line by line" if exc.too_big else None
+        return _fail("FTC300", display, f"cannot read {display}: {exc.reason}", hint=hint)
     except OSError as exc:
         return _fail("FTC300", display, f"cannot read {display}: {exc.strerror or exc}")
-    result.sha256 = _sha256(path)
     if not result.rows and not result.rejected and not result.diagnostics:
         result.diagnostics.append(problem("FTC303", display, 1, "file has no examples"))
     return result
@@ -87,7 +106,7 @@ def _sha256(path: Path) -> str:
     import hashlib
 
     digest = hashlib.sha256()
-    with path.open("rb") as fh:
+    with open_regular(path) as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
@@ -102,12 +121,14 @@ def _utf16_bom(head: bytes) -> str | None:
 
 
 def _reject(result: ReadResult, reason: str, display: str, line: int, raw: str) -> None:
-    result.rejected.append({"reason": reason, "source": f"{display}:{line}", "raw": raw})
+    """A row that could not be parsed; `raw` is redacted whole, then cut to a preview."""
+    result.rejected.append({"reason": reason, "source": f"{display}:{line}",
+                            "raw": redact(raw)[:_PREVIEW]})
     result.seen += 1
 
 
 def _read_jsonl(path: Path, display: str, result: ReadResult) -> None:
-    with path.open("rb") as fh:
+    with open_regular(path) as fh:
         head = fh.read(4)
         other = _utf16_bom(head)
         if other:
@@ -144,18 +165,15 @@ def _parse_json_line(chunk: bytes, display: str, lineno: int, result: ReadResult
             "FTC302", display, lineno, f"invalid UTF-8 byte 0x{chunk[exc.start]:02x}",
             col=exc.start + 1, hint="re-save the file as UTF-8"))
         _reject(result, "bad_encoding", display, lineno,
-                chunk.decode("utf-8", "replace")[:_PREVIEW])
+                chunk.decode("utf-8", "replace")[:4 * _PREVIEW])
         return
     if not text.strip():
         return
     try:
-        value = json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as exc:
-        msg, col = (exc.msg, exc.colno) if isinstance(exc, json.JSONDecodeError) else (
-            "nested too deeply", 1)
-        result.diagnostics.append(problem("FTC301", display, lineno, f"invalid JSON: {msg}",
-                                          col=col))
-        _reject(result, "invalid_json", display, lineno, text.rstrip("\r\n")[:_PREVIEW])
+        value = parse_row(text)
+    except RowProblem as exc:
+        result.diagnostics.append(problem(exc.rule, display, lineno, exc.message, col=exc.col))
+        _reject(result, exc.reason, display, lineno, text.rstrip("\r\n")[:4 * _PREVIEW])
         return
     result.rows.append(Row(display, lineno, value, raw=text))
     result.seen += 1
@@ -187,18 +205,26 @@ def _read_json(data: bytes, display: str, result: ReadResult) -> None:
     if not stripped:
         return
     if not stripped.startswith("["):
+        skip = len(text) - len(stripped)
         try:
-            value = json.loads(text)
-        except json.JSONDecodeError:
-            # JSON Lines saved as .json (datasets reads these too)
+            _, end = DECODER.raw_decode(text, skip)
+            one_value = not text[end:].strip()
+        except (ValueError, RecursionError):
+            one_value = False
+        if not one_value:  # JSON Lines saved as .json (datasets reads these too)
             for lineno, line in enumerate(text.splitlines(), 1):
                 _parse_json_line(line.encode("utf-8"), display, lineno, result)
             return
-        line = text[: len(text) - len(stripped)].count("\n") + 1
+        line = text[:skip].count("\n") + 1
+        try:
+            value = parse_row(stripped)
+        except RowProblem as exc:
+            result.diagnostics.append(problem(exc.rule, display, line, exc.message))
+            _reject(result, exc.reason, display, line, stripped[:4 * _PREVIEW])
+            return
         result.rows.append(Row(display, line, value))
         result.seen += 1
         return
-    decoder = json.JSONDecoder()
     pos = len(text) - len(stripped) + 1
     expect_value = True
     while True:
@@ -216,14 +242,23 @@ def _read_json(data: bytes, display: str, result: ReadResult) -> None:
             expect_value = True
             continue
         try:
-            value, end = decoder.raw_decode(text, pos)
+            value, end = DECODER.raw_decode(text, pos)
         except json.JSONDecodeError as exc:
             _json_error(display, text, exc.pos, exc.msg, result)
             return
+        except RecursionError:  # the decoder cannot skip what it cannot parse
+            _json_error(display, text, pos, "nested too deeply", result)
+            return
         line = text.count("\n", 0, pos) + 1
         col = pos - (text.rfind("\n", 0, pos) + 1) + 1
-        result.rows.append(Row(display, line, value, col=col))
-        result.seen += 1
+        try:
+            check_value(value)  # the same checks as a JSONL line
+        except RowProblem as exc:
+            result.diagnostics.append(problem(exc.rule, display, line, exc.message, col=col))
+            _reject(result, exc.reason, display, line, text[pos:end][:4 * _PREVIEW])
+        else:
+            result.rows.append(Row(display, line, value, col=col))
+            result.seen += 1
         pos = end
         expect_value = False
     if text[pos + 1:].strip():
@@ -283,16 +318,16 @@ def _read_csv(data: bytes, display: str, result: ReadResult) -> None:
             result.diagnostics.append(problem(
                 "FTC304", display, lineno,
                 f"row has {len(cells)} cells, the header has {len(header)}"))
-            _reject(result, "invalid_csv_row", display, lineno, ",".join(cells)[:_PREVIEW])
+            _reject(result, "invalid_csv_row", display, lineno, ",".join(cells)[:4 * _PREVIEW])
             continue
         value: dict = dict(zip(header, cells, strict=True))
         if "messages" in value:
             try:
-                value["messages"] = json.loads(value["messages"])
-            except json.JSONDecodeError as exc:
+                value["messages"] = parse_row(value["messages"])
+            except RowProblem as exc:
                 result.diagnostics.append(problem(
-                    "FTC301", display, lineno, f"invalid JSON in the messages column: {exc.msg}"))
-                _reject(result, "invalid_json", display, lineno, ",".join(cells)[:_PREVIEW])
+                    exc.rule, display, lineno, f"{exc.message} (in the messages column)"))
+                _reject(result, exc.reason, display, lineno, ",".join(cells)[:4 * _PREVIEW])
                 continue
         result.rows.append(Row(display, lineno, value))
         result.seen += 1

@@ -10,10 +10,12 @@ template when it has one, since that is the sequence the trainer sees.
 from __future__ import annotations
 
 import math
+import stat
 from collections.abc import Sequence
 from pathlib import Path
 
 from ftc.dataprep.formats import COMPLETION, MESSAGES, PREFERENCE
+from ftc.safe_files import FileProblem, kind_of, stat_path
 
 _BATCH = 512
 
@@ -29,6 +31,10 @@ def load_tokenizer(name_or_path: str | None, base_dir: Path | None = None):
         reason = _not_cached(name_or_path)
         if reason:
             return None, reason
+    else:
+        odd = _special_entry(local)
+        if odd:  # transformers would open it and block (a FIFO) or read without end
+            return None, f"tokenizer {name_or_path!r} could not be loaded: {odd}"
     try:
         from transformers import AutoTokenizer
         from transformers.utils import logging as hf_logging
@@ -41,6 +47,20 @@ def load_tokenizer(name_or_path: str | None, base_dir: Path | None = None):
     except Exception as exc:  # any load failure means "no token counts", said plainly
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         return None, f"tokenizer {name_or_path!r} could not be loaded: {first[:200]}"
+
+
+def _special_entry(directory: Path) -> str | None:
+    """'NAME is a FIFO ...' for the first entry of a model directory that is not a file or dir."""
+    for entry in sorted(directory.iterdir()):
+        try:
+            mode = stat_path(entry).st_mode
+        except FileProblem as exc:
+            if exc.missing:
+                continue
+            return f"{entry.name}: {exc.reason}"
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+            return f"{entry.name} is {kind_of(mode)}, not a regular file"
+    return None
 
 
 def use_chat_template(tokenizer, setting: str | None) -> None:
@@ -94,19 +114,38 @@ def _sequences(example: dict, fmt: str, chat: bool) -> list:
     return seqs
 
 
-def count_tokens(tokenizer, examples: Sequence[dict], fmt: str) -> tuple[list[int], str]:
-    """Tokens per example (the longer side of a preference pair) and how they were counted."""
+class TemplateBroken(Exception):
+    """The chat template does not compile: (template line, message), for every example alike."""
+
+    def __init__(self, line: int, message: str):
+        super().__init__(message)
+        self.line, self.message = line, message
+
+
+def count_tokens(tokenizer, examples: Sequence[dict],
+                 fmt: str) -> tuple[list[int], str, dict[int, str]]:
+    """Tokens per example (the longer side of a preference pair), how they were counted, and
+    {example index: message} for examples the chat template refuses (raise_exception, a
+    missing key).  TemplateBroken when the template itself does not compile."""
+    from jinja2 import TemplateError, TemplateSyntaxError
+
     chat = bool(getattr(tokenizer, "chat_template", None))
     method = "chat template" if chat else "plain text (the tokenizer has no chat template)"
     flat: list[str] = []
     owner: list[int] = []
+    refused: dict[int, str] = {}
     for index, example in enumerate(examples):
-        for seq in _sequences(example, fmt, chat):
-            if isinstance(seq, list):
-                seq = (tokenizer.apply_chat_template(seq, tokenize=False) if chat
-                       else _plain(seq))
-            flat.append(seq)
-            owner.append(index)
+        try:
+            texts = [(tokenizer.apply_chat_template(seq, tokenize=False) if chat
+                      else _plain(seq)) if isinstance(seq, list) else seq
+                     for seq in _sequences(example, fmt, chat)]
+        except TemplateSyntaxError as exc:
+            raise TemplateBroken(exc.lineno or 1, exc.message or "syntax error") from None
+        except TemplateError as exc:
+            refused[index] = (str(exc).strip().splitlines() or ["template error"])[0][:200]
+            continue
+        flat += texts
+        owner += [index] * len(texts)
     counts = [0] * len(examples)
     for start in range(0, len(flat), _BATCH):
         batch = flat[start:start + _BATCH]
@@ -114,7 +153,7 @@ def count_tokens(tokenizer, examples: Sequence[dict], fmt: str) -> tuple[list[in
         for offset, seq_ids in enumerate(ids):
             i = owner[start + offset]
             counts[i] = max(counts[i], len(seq_ids))
-    return counts, method
+    return counts, method, refused
 
 
 def percentiles(values: Sequence[int]) -> dict:

@@ -41,7 +41,7 @@ def fail(path: str, rule: str, message: str, hint: str | None = None) -> FtcErro
 
 
 def resolve_target(target: str, recipe: str | None) -> Target:
-    """The lock and weights for TARGET (FTC541/542 when it is neither a run nor a model)."""
+    """The lock and weights for TARGET (FTC551/542 when it is neither a run nor a model)."""
     found = _resolve(target, recipe)
     found.own_data = recipe is None
     return found
@@ -65,15 +65,15 @@ def _resolve(target: str, recipe: str | None) -> Target:
         if (run_dir / "model" / "config.json").is_file():
             return Target(_with_base(lock, str((run_dir / "model").resolve())),
                           str((run_dir / "model").resolve()), None, run_dir)
-        raise fail(str(run_dir), "FTC541", "the run directory holds no trained weights "
+        raise fail(str(run_dir), "FTC551", "the run directory holds no trained weights "
                    "(adapter/, adapters/ or model/)", "evaluate a run that finished")
     model_dir = (path / "config.json").is_file()
     if not model_dir and (path.exists() or target.startswith((".", "/", "~"))):
-        raise fail(target, "FTC541", "not a run directory (recipe.lock.yaml) or a model "
+        raise fail(target, "FTC551", "not a run directory (recipe.lock.yaml) or a model "
                    "directory (config.json)", "pass output_dir/<name>/run-*/, or a model "
                    "with --recipe")
     if lock is None:
-        raise fail(target, "FTC542", "a model needs --recipe: it says which data and "
+        raise fail(target, "FTC552", "a model needs --recipe: it says which data and "
                    "evaluation settings apply", f"ftc eval {target} --recipe RECIPE.yaml")
     ref = str(path.resolve()) if model_dir else target
     return Target(_with_base(lock, ref), ref)
@@ -124,7 +124,7 @@ def evaluate_target(target: Target, split: str | None, work_dir: Path,
     split = split or ("test" if splits.test else "validation")
     records = getattr(splits, split, None) or []
     if not records:
-        raise fail(str(lock.path), "FTC543", f"the {split} split has no examples",
+        raise fail(str(lock.path), "FTC553", f"the {split} split has no examples",
                    "choose another with --split (train, validation, test)")
     settings = from_lock(lock.values)
     if max_samples:
@@ -193,7 +193,7 @@ def _model(target: Target):
             model = PeftModel.from_pretrained(model, str(target.adapter))
     except (OSError, ValueError) as exc:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise fail(target.model, "FTC541", f"cannot load the model: {first}") from None
+        raise fail(target.model, "FTC551", f"cannot load the model: {first}") from None
     model.to("cuda" if torch.cuda.is_available() else "cpu")
     model.eval()
     return model

@@ -137,3 +137,20 @@ def logits_peak(vocab: int, e: int, chunked: bool = False) -> float:
     if chunked:
         return float(e * vocab)
     return float(3 * FP32 * vocab)
+
+
+# TRL's fused LM head (trl/kernels/chunked_logprob.py, TRL 1.16): tiles of
+# 4,096 tokens x 32,768 vocabulary entries in the compute dtype; six fp32
+# per-token statistics; in the backward an fp32 gradient of the hidden states.
+FUSED_TOKEN_TILE = 4096
+FUSED_VOCAB_TILE = 32768
+
+
+def fused_head_peak(tokens: int, vocab: int, hidden: int, e: int) -> float:
+    """Peak bytes of a fused linear cross-entropy (TRL's tiled head; CCE and Liger keep less).
+
+    No (tokens x vocab) logits exist: one tile, the per-token statistics, and the
+    fp32 gradient of the hidden states it accumulates (derived from the TRL kernel).
+    """
+    tile = min(tokens, FUSED_TOKEN_TILE) * min(vocab, FUSED_VOCAB_TILE) * e
+    return float(tile + tokens * (6 * FP32 + FP32 * hidden))

@@ -29,6 +29,7 @@ from ftc.memory.terms import (
     NF4_DQ_BITS,
     optimizer,
     optimizer_state_bytes,
+    small_vectors,
     step_scratch_bytes,
 )
 from ftc.memory.units import GB, MIB
@@ -135,6 +136,21 @@ def trainable_params(w: Workload) -> int:
     return adapter_parameters(s, w.adapter_type, w.adapter_len, w.adapter_layers)
 
 
+def saved_module_parameters(w: Workload) -> int:
+    """Parameters of the full copies that LoRA's modules_to_save trains (embeddings, head)."""
+    if not w.adapters or not w.modules_to_save:
+        return 0
+    return lora_parameters(w.shape, w.lora_r, w.lora_targets, w.modules_to_save) - \
+        lora_parameters(w.shape, w.lora_r, w.lora_targets)
+
+
+def saved_module_bytes(w: Workload) -> int:
+    """Width of a modules_to_save copy: the base dtype (fp32 after QLoRA's k-bit upcast)."""
+    if w.quantized:
+        return KBIT_UPCAST_BYTES if w.kbit_upcast else w.compute_bytes
+    return DTYPE_BYTES[w.base_dtype]
+
+
 def trainable_bytes_per_param(w: Workload) -> int:
     """Storage (and gradient) bytes of each trainable parameter."""
     if w.tuning == "full":
@@ -164,12 +180,25 @@ def model_states(w: Workload, pt: int) -> States:
     full = w.tuning == "full"
     pbytes = trainable_bytes_per_param(w)
     vectors = s.layers * s.norms_per_layer * s.hidden + s.hidden if full else 0
+    if not opt.factored:  # bitsandbytes: only vectors under 4096 elements stay 32-bit
+        vectors = small_vectors(s.hidden, vectors)
     n = max(1, w.world_size)
     base = base_weight_bytes(w) if not full else 0.0
     weights = float(pt * pbytes) if full else base
     trainable = 0.0 if full else float(pt * pbytes)
     grads = float(pt * pbytes)
     optim = optimizer_state_bytes(opt, pt, pbytes, vectors)
+    saved = saved_module_parameters(w)
+    if saved:
+        # modules_to_save are copies of the original modules in their own dtype (PEFT's
+        # adapter upcast touches only the LoRA matrices): weights, grads and AdamW
+        # states at that width; the LoRA matrices keep theirs.
+        sbytes = saved_module_bytes(w)
+        lora = pt - saved
+        trainable = float(lora * pbytes + saved * sbytes)
+        grads = trainable
+        optim = optimizer_state_bytes(opt, lora, pbytes) + optimizer_state_bytes(opt, saved,
+                                                                                 sbytes)
     extras: dict[str, float] = {}
     cpu = 0.0
     largest = s.largest_layer_parameters()
@@ -265,7 +294,7 @@ def regime(w: Workload) -> act.Regime:
                       lora_targets=w.lora_targets if w.adapters else (),
                       lora_r=w.lora_r if w.adapters else 0,
                       lora_dropout=w.lora_dropout if w.adapters else 0.0,
-                      compiled=w.compiled)
+                      compiled=w.compiled or w.liger)  # Liger fuses norms and SwiGLU alike
 
 
 @dataclass
@@ -295,6 +324,10 @@ def activations(w: Workload) -> Activations:
     if w.gradient_checkpointing:
         kept = 0.0 if w.activation_offload else act.layer_input(rg, s) * tokens * layers
         saved = kept
+    elif w.activation_offload:
+        # Everything saved goes to the host as the forward runs; the layer being
+        # computed and the one brought back ahead of its backward stay (derived).
+        saved = per_layer * tokens * min(2, layers)
     else:
         saved = per_layer * tokens * layers
     if s.family == "decoder":
@@ -306,7 +339,10 @@ def activations(w: Workload) -> Activations:
         mask = w.sequences * w.seq_len ** 2 * (1 if w.attn == "sdpa" else w.compute_bytes)
     logits = 0.0
     if not w.sequence_classification and s.family == "decoder":
-        logits = act.logits_peak(s.vocab, w.compute_bytes, w.chunked_loss) * tokens
+        if w.fused_loss and w.teacher is None:
+            logits = act.fused_head_peak(tokens, s.vocab, s.hidden, w.compute_bytes)
+        else:
+            logits = act.logits_peak(s.vocab, w.compute_bytes, w.chunked_loss) * tokens
         if w.teacher is not None:
             # Teacher logits (16-bit) and their fp32 softmax, plus the student's
             # temperature-scaled log-softmax (derived; memory-oracle 2.7).
@@ -415,5 +451,7 @@ def _detail(name: str, w: Workload, pt: int) -> str:
         ckpt = "checkpointed" if w.gradient_checkpointing else "all layers"
         return f"{w.tokens:,} tokens/micro batch ({w.sequences} x {w.seq_len}), {ckpt}"
     if name == "logits and loss":
+        if w.fused_loss:
+            return f"{w.tokens:,} tokens, fused LM head (tiles, no full logits)"
         return f"{w.tokens:,} tokens x vocab {s.vocab:,}, fp32 cross-entropy"
     return ""

@@ -1,4 +1,4 @@
-"""GPU memory by name (the table in gpus.yaml) or by an explicit size."""
+"""GPU memory and bf16 support by name (the table in gpus.yaml), or memory by an explicit size."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ class Gpu:
     memory_bytes: int
     nominal: str = ""
     warning: str | None = None  # e.g. an ambiguous name resolved to its smaller size
+    bf16: bool | None = None  # native bfloat16 (None: not known)
 
 
 def _key(name: str) -> str:
@@ -47,7 +48,7 @@ def lookup_gpu(name: str, key: str = "hardware.gpu") -> Gpu:
         gpu = lookup_gpu(choices[0], key)
         return Gpu(gpu.name, gpu.memory_bytes, gpu.nominal,
                    f"{name!r} comes as {' or '.join(choices)}; checking against "
-                   f"{choices[0]} (name the larger one if that is yours)")
+                   f"{choices[0]} (name the larger one if that is yours)", gpu.bf16)
     if found is None:
         close = difflib.get_close_matches(_key(name), list(index), n=1, cutoff=0.5)
         guess = f"did you mean {index[close[0]]!r}? " if close else ""
@@ -55,7 +56,16 @@ def lookup_gpu(name: str, key: str = "hardware.gpu") -> Gpu:
                                f"{guess}known: {', '.join(known_gpus())}; or give "
                                "hardware.gpu_memory (e.g. 24GiB)")
     row = table("gpus")["gpus"][found]
-    return Gpu(found, int(row["memory_mib"]) * MIB, row.get("nominal", ""))
+    return Gpu(found, int(row["memory_mib"]) * MIB, row.get("nominal", ""), bf16=row.get("bf16"))
+
+
+def bf16_support(name: str) -> tuple[str, bool] | None:
+    """(table name, whether it computes in bf16) for a GPU name; None when not in the table."""
+    try:
+        gpu = lookup_gpu(name)
+    except MemoryInputError:
+        return None
+    return None if gpu.bf16 is None else (gpu.name, gpu.bf16)
 
 
 def capacity(gpu: str | None = None, gpu_memory: str | None = None) -> Gpu | None:

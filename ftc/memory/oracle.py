@@ -122,6 +122,28 @@ def four_x_rule(w: Workload, load_only: bool = False) -> float:
     return size if load_only else training_bytes(size)
 
 
+# LLaMA-Factory's hardware table (README "Hardware Requirement"): GB per billion
+# parameters by method and precision (memory-oracle 2.1: 18x AMP, 8x pure 16-bit,
+# 2x for 16-bit LoRA/freeze, x and x/2 for 8/4-bit QLoRA).  No activations.
+LLAMAFACTORY_GB_PER_B = {"full-amp": 18, "full-16": 8, "lora-16": 2, "qlora-8": 1,
+                         "qlora-4": 0.5}
+
+
+def llamafactory_rule(w: Workload) -> float | None:
+    """LLaMA-Factory's multiplier for the run (bytes), or None where its table has no row
+    (fp32 training, prefix tuning...)."""
+    if w.tuning == "full":
+        key = "full-amp" if w.autocast else "full-16" if w.base_dtype in ("bf16", "fp16") \
+            else None
+    elif w.tuning == "lora":
+        key = "lora-16" if w.base_dtype in ("bf16", "fp16") else None
+    elif w.tuning == "qlora":
+        key = "qlora-8" if w.base_dtype == "int8" else "qlora-4"
+    else:
+        key = None
+    return None if key is None else LLAMAFACTORY_GB_PER_B[key] * w.shape.parameters()
+
+
 @dataclass
 class Comparison:
     case: Case
@@ -131,6 +153,11 @@ class Comparison:
     low: float = 0.0
     high: float = 0.0
     details: dict = field(default_factory=dict)
+    llamafactory: float | None = None
+
+    @property
+    def llamafactory_error(self) -> float | None:
+        return None if self.llamafactory is None else self.llamafactory / self.published - 1
 
     @property
     def error(self) -> float:
@@ -161,7 +188,8 @@ def compare(case: Case, rows: dict[int, OracleRow]) -> Comparison:
                                    "evictable": est.evictable})
     else:
         value, low, high = est.expected, est.low, est.high
-    return Comparison(case, published, value, four_x_rule(w), low, high)
+    return Comparison(case, published, value, four_x_rule(w), low, high,
+                      llamafactory=llamafactory_rule(w))
 
 
 def compare_all(path: Path = ORACLE) -> list[Comparison]:
@@ -169,7 +197,14 @@ def compare_all(path: Path = ORACLE) -> list[Comparison]:
     return [compare(c, rows) for c in cases()]
 
 
-def median_abs_error(comparisons: list[Comparison], rule: bool = False) -> float:
-    errs = [abs(c.rule_error if rule else c.error) for c in comparisons
-            if c.case.metric != "fits" and (not rule or c.rule is not None)]
+def median_abs_error(comparisons: list[Comparison], rule: bool | str = False) -> float:
+    """Median |error| of ftc, of the 4x rule (rule=True) or of LLaMA-Factory's multipliers
+    (rule="llamafactory", over the rows its table covers)."""
+    def err(c: Comparison) -> float | None:
+        if rule == "llamafactory":
+            return c.llamafactory_error
+        return c.rule_error if rule else c.error
+
+    errs = [abs(e) for c in comparisons if c.case.metric != "fits"
+            and (e := err(c)) is not None]
     return statistics.median(errs)

@@ -73,7 +73,8 @@ def _fits(approach: str, inputs: Inputs) -> tuple[bool | None, str]:
     except MemoryInputError as exc:
         return None, f"cannot estimate: {exc.note.message}"
     need = usable(est)
-    verdict = need <= inputs.gpu_memory
+    # the high end too, as the fit check's FTC406 does: what is picked fits, not "maybe"
+    verdict = est.high - est.evictable <= inputs.gpu_memory
     label = inputs.gpu_label or "the GPU"
     return verdict, (f"{approach} needs about {fmt(need)} at micro batch 1 with gradient "
                      f"checkpointing and {inputs.max_seq_length} tokens; {label} has "
@@ -115,7 +116,36 @@ def recommend(inputs: Inputs) -> Recommendation:
             reason += f"; assuming {'yes' if verdict else 'no'}"
         steps.append(Step(node["question"], "yes" if verdict else "no", reason))
         name = node["yes"] if verdict else node["no"]
-    leaf = tree["leaves"][name]
+    leaf = _fitting_leaf(tree, tree["leaves"][name], inputs, steps)
     task = inputs.task or ("alignment" if leaf["approach"] in ("dpo", "rlhf") else None)
     return Recommendation(leaf["approach"], leaf["text"], leaf.get("then"), steps,
                           tree["guidance"].get(task) if task else None, task)
+
+
+# The next cheaper approach when one does not fit the named GPU.
+CHEAPER = {"full": "lora", "lora": "qlora"}
+
+
+def _fitting_leaf(tree: dict, leaf: dict, inputs: Inputs, steps: list[Step]) -> dict:
+    """The tree's leaf, or a cheaper one when the estimator says it does not fit the GPU.
+
+    The tree decides by data size and goal; the memory estimate has the last word, so
+    that what recommend (and `ftc new`) picks is what the fit check then accepts.
+    """
+    approach = leaf["approach"]
+    if not (inputs.base_model and inputs.gpu_memory) or approach not in (*CHEAPER, "qlora"):
+        return leaf
+    while True:
+        verdict, reason = _fits(approach, inputs)
+        if verdict is not False:
+            break
+        if approach not in CHEAPER:
+            steps.append(Step(f"does {approach} fit the GPU?", "no", reason + ": no "
+                              "single-GPU approach fits; use more GPUs (hardware.gpus with "
+                              "zero3 or fsdp) or a smaller model"))
+            break
+        steps.append(Step(f"does {approach} fit the GPU?", "no", reason))
+        approach = CHEAPER[approach]
+    if approach == leaf["approach"]:
+        return leaf
+    return next(lf for lf in tree["leaves"].values() if lf["approach"] == approach)

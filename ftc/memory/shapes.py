@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ftc.memory.data import table
 from ftc.memory.errors import APPROXIMATE_MODEL, UNKNOWN_MODEL, MemoryInputError, Note
+from ftc.safe_files import FileProblem, read_regular
 
 # Module name -> (d_in, d_out) getter, Llama naming; BERT's names map onto them.
 DECODER_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
@@ -22,6 +23,8 @@ ENCODER_NAMES = {"query": "q_proj", "key": "k_proj", "value": "v_proj", "dense":
                  "output.dense": "down_proj"}
 # Assumed for a model known only by its parameter count (Llama-2's tokenizer).
 DEFAULT_VOCAB = 32000
+MAX_CONFIG_BYTES = 16 * 2**20  # a config.json is a few KB
+MAX_DIM = 10**9  # far above any real width, depth or vocabulary
 
 
 @dataclass(frozen=True)
@@ -208,7 +211,7 @@ def from_config(config: dict, name: str) -> ModelShape:
     return _from_row(name, row, "config.json")
 
 
-def approximate(name: str, parameters: float) -> ModelShape:
+def approximate(name: str, parameters: float, vocab: int = DEFAULT_VOCAB) -> ModelShape:
     """A Llama-shaped stand-in with about `parameters` weights (12*L*h^2 with h = 128*L)."""
     total = int(parameters)
     # Llama-family width/depth ratio is about 128 (7B: 4096/32, 13B: 5120/40).
@@ -216,7 +219,7 @@ def approximate(name: str, parameters: float) -> ModelShape:
     layers = max(1, round(total / (12 * hidden * hidden)))
     shape = ModelShape(name, "decoder", hidden=hidden, intermediate=round(8 * hidden / 3),
                        layers=layers, heads=hidden // 128, kv_heads=hidden // 128, head_dim=128,
-                       vocab=DEFAULT_VOCAB, tied=False, source="parameter count",
+                       vocab=vocab, tied=False, source="parameter count",
                        approximate=True)
     # Spread the rest over the layers' MLP width so the total comes out right.
     per_layer = (total - shape.embedding_parameters() - hidden) / layers
@@ -226,8 +229,10 @@ def approximate(name: str, parameters: float) -> ModelShape:
 
 
 def resolve_shape(base: str, parameters: float | None = None,
-                  notes: list[Note] | None = None, key: str = "model.base") -> ModelShape:
-    """Shapes for model.base: local config.json, else the table, else model.parameters.
+                  notes: list[Note] | None = None, key: str = "model.base",
+                  vocab: int | None = None) -> ModelShape:
+    """Shapes for model.base: local config.json, the Hugging Face cache's config.json for
+    a hub id, else the table, else model.parameters with model.vocab_size.
 
     `parameters` is in billions (the recipe's model.parameters).  An unknown hub
     id with a parameter count gives an approximate shape and a warning in
@@ -235,12 +240,25 @@ def resolve_shape(base: str, parameters: float | None = None,
     """
     path = Path(base).expanduser()
     config = path / "config.json"
+    if not config.is_file() and is_hub_like(base):
+        config = hub_cache_config(base) or config
     if config.is_file():
         try:
-            return from_config(json.loads(config.read_text(encoding="utf-8")), base)
-        except (ValueError, KeyError, TypeError) as exc:
+            data = json.loads(read_regular(config, MAX_CONFIG_BYTES, "config.json"))
+            if not isinstance(data, dict):
+                raise ValueError("expected a JSON object")
+            shape = from_config(data, base)
+            dims = (shape.hidden, shape.intermediate, shape.layers, shape.heads, shape.vocab,
+                    shape.experts, shape.head_dim)
+            if min(dims) < 1 or max(dims) > MAX_DIM:
+                raise ValueError(f"sizes must be between 1 and {MAX_DIM:,}")
+            return shape
+        except (FileProblem, ValueError, KeyError, TypeError, AttributeError,
+                ZeroDivisionError, RecursionError, OverflowError) as exc:
+            reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
             raise MemoryInputError(key, UNKNOWN_MODEL,
-                                   f"cannot read the model shapes from {config}: {exc}") from None
+                                   f"cannot read the model shapes from {config}: {reason}"
+                                   ) from None
     shape = from_table(base)
     if shape is not None:
         return shape
@@ -250,14 +268,22 @@ def resolve_shape(base: str, parameters: float | None = None,
                                "create the model first (e.g. `ftc init-tiny-model DIR`), or set "
                                "model.parameters (in billions) for an estimate without it")
     if parameters:
+        if not vocab:
+            raise MemoryInputError("model.parameters", UNKNOWN_MODEL,
+                                   f"model {base!r} is not in ftc's architecture table: a memory "
+                                   "estimate from model.parameters also needs model.vocab_size "
+                                   "(the logits scale with it: Llama 3 has 128,256 entries, "
+                                   "phi-4 100,352, Mistral 7B 32,768)",
+                                   "set model.vocab_size (config.json's vocab_size), or point "
+                                   "model.base at a directory with config.json")
         if notes is not None:
             notes.append(Note("model.parameters", APPROXIMATE_MODEL,
                               f"model {base!r} is not in ftc's architecture table; memory is "
                               f"estimated from model.parameters ({parameters:g}B) with "
-                              "Llama-like shapes and a 32K vocabulary",
+                              f"Llama-like shapes and a vocabulary of {vocab:,}",
                               "point model.base at a local directory with config.json for "
                               "exact shapes"))
-        return approximate(base, parameters * 1e9)
+        return approximate(base, parameters * 1e9, vocab)
     import difflib
 
     close = difflib.get_close_matches(_stem(base), [_stem(m) for m in known_models()], n=3)
@@ -266,3 +292,29 @@ def resolve_shape(base: str, parameters: float | None = None,
     raise MemoryInputError(key, UNKNOWN_MODEL,
                            f"unknown model {base!r}: no config.json there and not in ftc's "
                            "architecture table", hint)
+
+
+def is_hub_like(base: str) -> bool:
+    """org/name: what the Hugging Face cache could hold."""
+    return base.count("/") == 1 and not base.startswith((".", "/", "~"))
+
+
+def hub_cache_config(repo: str) -> Path | None:
+    """config.json of a hub model already in the local Hugging Face cache (no download).
+
+    The cache layout is HF_HUB_CACHE (or HF_HOME/hub, or ~/.cache/huggingface/hub)
+    /models--ORG--NAME/snapshots/<commit>/config.json, with refs/main naming the commit.
+    """
+    import os
+
+    root = os.environ.get("HF_HUB_CACHE") or os.path.join(
+        os.environ.get("HF_HOME") or os.path.join(os.path.expanduser("~"), ".cache",
+                                                  "huggingface"), "hub")
+    folder = Path(root) / ("models--" + repo.replace("/", "--"))
+    ref = folder / "refs" / "main"
+    if ref.is_file():
+        config = folder / "snapshots" / ref.read_text(encoding="utf-8").strip() / "config.json"
+        if config.is_file():
+            return config
+    found = sorted((folder / "snapshots").glob("*/config.json"))
+    return found[0] if found else None

@@ -72,7 +72,13 @@ OPTIMIZERS = {
     "adafactor": Optimizer("adafactor", 0.0, factored=True, step="loop"),
     # transformers' "sgd" is torch.optim.SGD without momentum: no state.
     "sgd": Optimizer("sgd", 0.0, step="loop"),
+    # bitsandbytes Lion: one momentum; 8-bit as above for one state, 32-bit in fp32.
+    "lion_8bit": Optimizer("lion_8bit", ADAM_8BIT_BYTES / 2, step="fused"),
+    "lion_32bit": Optimizer("lion_32bit", 4.0, step="fused"),
+    "paged_lion_8bit": Optimizer("paged_lion_8bit", ADAM_8BIT_BYTES / 2, paged=True, step="fused"),
+    "paged_lion_32bit": Optimizer("paged_lion_32bit", 4.0, paged=True, step="fused"),
 }
+EIGHT_BIT = ("adamw_8bit", "paged_adamw_8bit", "lion_8bit", "paged_lion_8bit")
 
 
 def optimizer(name: str) -> Optimizer:
@@ -88,7 +94,17 @@ def optimizer_state_bytes(opt: Optimizer, params: int, param_bytes: int,
         return 4.0 * vector_params
     if opt.state_bytes is None:
         return 2.0 * param_bytes * params
+    if opt.name in EIGHT_BIT and vector_params:
+        # Tensors under BNB_MIN_8BIT_SIZE elements (the norm vectors of a model
+        # narrower than 4096) keep 32-bit states: 4 bytes per state.
+        states = round(opt.state_bytes / (1 + 4 / 256))
+        return opt.state_bytes * (params - vector_params) + 4.0 * states * vector_params
     return opt.state_bytes * params
+
+
+def small_vectors(hidden: int, vectors: int) -> int:
+    """Norm-vector parameters bitsandbytes keeps 32-bit states for (hidden < 4096)."""
+    return vectors if hidden < BNB_MIN_8BIT_SIZE else 0
 
 
 def step_scratch_bytes(opt: Optimizer, params: int, param_bytes: int, largest: int,

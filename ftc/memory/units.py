@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 KB, MB, GB, TB = 10**3, 10**6, 10**9, 10**12
 KIB, MIB, GIB, TIB = 2**10, 2**20, 2**30, 2**40
+MAX_SIZE = 10**15
 
 UNITS = {"B": 1, "KB": KB, "MB": MB, "GB": GB, "TB": TB,
          "KIB": KIB, "MIB": MIB, "GIB": GIB, "TIB": TIB}
@@ -19,7 +21,10 @@ def parse_size(text: str) -> int:
     unit = match.group(2).upper() if match else ""
     if not match or unit not in UNITS:
         raise ValueError(f"not a memory size: {text!r} (write e.g. 24GiB or 80GB)")
-    return int(float(match.group(1)) * UNITS[unit])
+    size = float(match.group(1)) * UNITS[unit]
+    if not math.isfinite(size) or size > MAX_SIZE:
+        raise ValueError(f"memory size {text[:40]!r} is beyond any GPU (at most 1 PB)")
+    return int(size)
 
 
 def gib(n: float) -> float:

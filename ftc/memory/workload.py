@@ -4,9 +4,11 @@ A Workload is the estimator's whole input: shapes, which weights train and in
 what dtype, batch and sequence, optimizer, distribution.  `from_values` maps
 the recipe keys onto it the way ftc's runtime will run them (weights dtype as
 in ftc/runtime/model_loading.weights_dtype, SFTConfig as in
-ftc/runtime/training_args).  The last group of fields describes conditions of
-published measurements that a recipe cannot ask for (torch.compile, chunked
-loss, optimizer-in-backward...), so the same model can be checked against them.
+ftc/runtime/training_args, TRL's fused LM head for the kinds it serves).  The
+last group of fields describes conditions of published measurements; most are
+recipe options too (torch.compile, activation offloading, pure bf16 adapters),
+a few are not (torchtune's chunked loss and optimizer-in-backward), so the same
+model can be checked against them.
 """
 
 from __future__ import annotations
@@ -67,7 +69,9 @@ class Workload:
     grads_freed_each_step: bool = True  # zero_grad(set_to_none=True), PyTorch >= 2.0
     optimizer_step: str | None = None  # override the optimizer's step kind (fused/loop)
     compiled: bool = False
-    chunked_loss: bool = False
+    chunked_loss: bool = False  # torchtune's chunked CE: 16-bit logits kept per token
+    fused_loss: bool = False  # TRL's fused head / Cut Cross Entropy / Liger: no logits
+    liger: bool = False  # Liger kernels: fused RMSNorm and SwiGLU save like compiled code
     activation_offload: bool = False
     optimizer_in_backward: bool = False
     sequence_classification: bool = False  # a small head instead of the LM head
@@ -150,9 +154,9 @@ def base_dtype_of(values: dict, tuning: str) -> str:
         precision = "bf16" if get_dotted(values, "hardware.accelerator", "gpu") == "gpu" else "fp32"
     dtype = get_dotted(values, "model.dtype", "auto")
     if dtype in (None, "auto"):
-        dtype = precision
+        dtype = "bf16" if precision == "pure_bf16" else precision
     if get_dotted(values, "method.kind") == "full" and dtype in ("bf16", "fp16") \
-            and precision != "fp32":
+            and precision in ("bf16", "fp16"):
         return "fp32"  # fp32 master weights, autocast computes in 16 bit
     return dtype
 
@@ -161,13 +165,16 @@ def from_values(values: dict, notes: list[Note] | None = None) -> Workload:
     """The Workload a resolved recipe describes; MemoryInputError for unusable input."""
     notes = [] if notes is None else notes
     shape = resolve_shape(str(get_dotted(values, "model.base", "")),
-                          get_dotted(values, "model.parameters"), notes)
+                          get_dotted(values, "model.parameters"), notes,
+                          vocab=get_dotted(values, "model.vocab_size"))
     tuning = tuning_of(values)
     kind = get_dotted(values, "method.kind", "full")
     precision = get_dotted(values, "training.precision", "bf16")
     accelerator = get_dotted(values, "hardware.accelerator", "gpu")
     if precision == "auto":
         precision = "bf16" if accelerator == "gpu" else "fp32"
+    pure = precision == "pure_bf16"
+    precision = "bf16" if pure else precision
     if tuning == "qlora":
         precision = get_dotted(values, "method.quantization.compute_dtype", None) or precision
     lora = get_dotted(values, "method.lora", {}) or {}
@@ -193,7 +200,8 @@ def from_values(values: dict, notes: list[Note] | None = None) -> Workload:
     rlhf = get_dotted(values, "method.rlhf", {}) or {}
     return Workload(
         shape=shape, kind=kind, tuning=tuning, base_dtype=base_dtype_of(values, tuning),
-        precision=precision, optimizer=get_dotted(values, "training.optimizer", "adamw_torch"),
+        precision=precision, optimizer=canonical_optimizer(
+            get_dotted(values, "training.optimizer", "adamw_torch")),
         micro_batch=_positive_int(values, "training.micro_batch_size", 1),
         seq_len=_positive_int(values, "model.max_seq_length", 2048),
         packed=bool(get_dotted(values, "data.packing", False)),
@@ -219,5 +227,33 @@ def from_values(values: dict, notes: list[Note] | None = None) -> Workload:
         rlhf_completion=int(rlhf.get("max_completion_length", 64)),
         rlhf_beta=float(rlhf.get("beta", 0.04)),
         sequence_classification=kind == "reward",
+        **option_fields(values, kind, pure),
         notes=tuple(notes),
     )
+
+
+# Kinds whose TRL trainer computes the loss through its fused LM head (no full
+# logits); the same list as ftc.compiler.resolve.FUSED_HEAD_KINDS.
+FUSED_HEAD_KINDS = ("full", "lora", "qlora", "prefix", "adapter", "dpo", "rlhf")
+
+
+def option_fields(values: dict, kind: str, pure_bf16: bool) -> dict:
+    """Workload fields of the training options (issue 13): memory savers and pure bf16."""
+    tr = get_dotted(values, "training", {}) or {}
+    liger = bool(tr.get("liger_kernel", False))
+    fields: dict = {
+        "compiled": bool(tr.get("torch_compile", False)),
+        "activation_offload": bool(tr.get("activation_offloading", False)),
+        "liger": liger,
+        "fused_loss": kind in FUSED_HEAD_KINDS or liger,
+    }
+    if pure_bf16:
+        fields["adapter_bytes"] = 2  # adapters cast back to bf16 (ftc/runtime/methods/sft.py)
+    return fields
+
+
+def canonical_optimizer(name: str) -> str:
+    """An optimizer alias (adamw_bnb_8bit...) as the name the compiler normalises it to."""
+    from ftc.tables import hyperparameters
+
+    return hyperparameters()["optimizer_aliases"].get(name, name)

@@ -52,14 +52,14 @@ def find_run(path: Path) -> Path:
         if runs:
             return runs[-1]
     if not path.is_dir() or not is_run_dir(path):
-        raise FtcError([Diagnostic(str(path), 1, 1, ERROR, "FTC544",
+        raise FtcError([Diagnostic(str(path), 1, 1, ERROR, "FTC554",
                                    "not a run directory (no metrics.jsonl or summary.json)",
                                    "pass output_dir/<name>/run-*/ of a run that started")])
     return path
 
 
 def load_run(path: Path) -> RunData:
-    """A run directory's files (FtcError FTC544 when it is not one)."""
+    """A run directory's files (FtcError FTC554 when it is not one)."""
     path = find_run(path)
     summary = _json(path / "summary.json")
     lock_text = _text(path / "recipe.lock.yaml")

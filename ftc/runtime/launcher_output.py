@@ -6,14 +6,24 @@ torchrun, CalledProcessError from the one-process launcher) that says nothing
 more than "the child failed". `ftc launch` streams stderr through this filter:
 everything passes through live (progress bars included) except that one
 wrapper traceback, and only after an FTC diagnostic was seen. Any other
-traceback (a bug) is shown whole. Whole lines of known library notices that do
-not concern the user (accelerate's thread-count advice, DeepSpeed's accelerator
-notice, bitsandbytes' kernel notice) are dropped unless `keep_all` (--verbose).
+traceback (a bug) is shown whole.
+
+It also notes a training process killed by a signal (the OOM killer's SIGKILL,
+a scheduler's SIGTERM), as torchrun ("Signal 9 (SIGKILL) received by PID",
+with the rank above it) and accelerate's one-process launcher ("died with
+<Signals.SIGKILL: 9>") report it, so that `ftc launch` can say so and how to
+resume.
+
+Whole lines of known library notices that do not concern the user (accelerate's
+thread-count advice, DeepSpeed's accelerator notice, bitsandbytes' kernel notice)
+are dropped unless `keep_all` (--verbose).
 """
 
 from __future__ import annotations
 
 import re
+import signal
+from dataclasses import dataclass
 from typing import BinaryIO
 
 HEADER = b"Traceback (most recent call last):"
@@ -25,6 +35,28 @@ NOISE = re.compile(rb"|".join([
     rb"^\[[^\]]*\] \[WARNING\] \[real_accelerator\.py:\d+:get_accelerator\] Setting accel",
     rb"^Failed to load CPU gemm_4bit_forward from kernels-community",
 ]))
+_TORCHRUN_SIGNAL = re.compile(rb"Signal (\d+) \((SIG\w+)\) received by PID")
+_TORCHRUN_RANK = re.compile(rb"^\s*rank\s*:\s*(\d+)")
+_DIED_WITH = re.compile(rb"died with <Signals\.(SIG\w+): (\d+)>")
+
+
+@dataclass(frozen=True)
+class Killed:
+    """A training process ended by a signal."""
+
+    number: int
+    rank: int | None = None
+
+    @property
+    def name(self) -> str:
+        try:
+            return signal.Signals(self.number).name
+        except ValueError:
+            return f"signal {self.number}"
+
+    def text(self) -> str:
+        where = f" on rank {self.rank}" if self.rank is not None else ""
+        return f"signal {self.number} ({self.name}){where}"
 
 
 class LauncherStderr:
@@ -37,8 +69,15 @@ class LauncherStderr:
         self.held: list[bytes] | None = None  # a traceback being looked at
         self.wrapper = False
         self.rules_after = 0  # "=====" lines seen after a ChildFailedError line
+        self.killed: Killed | None = None  # the first training process a signal ended
+        self._rank: int | None = None  # the rank of torchrun's failure record being read
+        self._in_root_cause = self._root_cause_seen = False
+        self._scanned = b""  # the current line so far, for _note_signal
 
     def feed(self, chunk: bytes) -> None:
+        *whole, self._scanned = (self._scanned + chunk).split(b"\n")
+        for line in whole:  # whole lines, however the chunks cut them
+            self._note_signal(line)
         lines = (self.partial + chunk).split(b"\n")
         self.partial = lines.pop()
         for line in lines:
@@ -89,6 +128,27 @@ class LauncherStderr:
             return
         self._write(b"".join(self.held))  # not the launcher's: show it all
         self.held = None
+
+    def _note_signal(self, line: bytes) -> None:
+        """torchrun lists the ranks it stopped itself (SIGTERM) under "Failures:" and the
+        rank that failed first under "Root Cause": only that one says whether a signal
+        ended the run (a rank that exited 1 was not killed, whatever came after)."""
+        if self._root_cause_seen:
+            return
+        if b"Root Cause" in line:  # what came before were torchrun's own stops
+            self._in_root_cause, self.killed = True, None
+        rank = _TORCHRUN_RANK.match(line)
+        if rank:
+            self._rank = int(rank.group(1))
+        found = _TORCHRUN_SIGNAL.search(line)
+        died = _DIED_WITH.search(line)
+        if found or died:
+            killed = Killed(int(found.group(1)), self._rank) if found else \
+                Killed(int(died.group(2)), 0)
+            if self._in_root_cause:
+                self.killed, self._root_cause_seen = killed, True
+            elif self.killed is None:
+                self.killed = killed
 
     def _write(self, data: bytes) -> None:
         self.out.write(data)

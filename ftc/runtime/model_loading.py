@@ -14,7 +14,7 @@ from pathlib import Path
 from ftc.compiler import is_hub_id  # the compiler's own rule for "hub id, not a path"
 from ftc.runtime.run_lock import RunFailure, RunLock
 
-DTYPES = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}
+DTYPES = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32", "pure_bf16": "bfloat16"}
 
 
 def model_ref(lock: RunLock, key: str = "model.base") -> str:
@@ -47,14 +47,19 @@ def load_tokenizer(lock: RunLock):
 
 
 def weights_dtype(lock: RunLock):
-    """Dtype the base weights load in: model.dtype, or for full training fp32 master weights."""
+    """Dtype the base weights load in: model.dtype, or for full training fp32 master weights.
+
+    Mixed precision (bf16/fp16) keeps fp32 master weights that autocast computes
+    on in 16 bit; pure_bf16 trains the bf16 weights themselves (no master copy).
+    """
     import torch
 
     kind = lock.get("method.kind")
+    precision = lock.get("training.precision", "fp32")
     dtype = lock.get("model.dtype", "auto")
     if dtype == "auto":
-        dtype = lock.get("training.precision", "fp32")
-    if kind == "full" and dtype in ("bf16", "fp16") and lock.get("training.precision") != "fp32":
+        dtype = precision
+    if kind == "full" and dtype in ("bf16", "fp16") and precision in ("bf16", "fp16"):
         dtype = "fp32"  # mixed precision: autocast computes in 16 bit, the optimizer needs fp32
     return getattr(torch, DTYPES[dtype])
 
@@ -70,11 +75,15 @@ def quantization_config(lock: RunLock):
     compute = getattr(torch, DTYPES[q.get("compute_dtype", "bf16")])
     if q.get("bits", 4) == 8:
         return BitsAndBytesConfig(load_in_8bit=True)
+    sharded = lock.get("hardware.strategy") in ("zero3", "fsdp")
     return BitsAndBytesConfig(
         load_in_4bit=True,
         bnb_4bit_quant_type=q.get("quant_type", "nf4"),
         bnb_4bit_use_double_quant=bool(q.get("double_quant", True)),
         bnb_4bit_compute_dtype=compute,
+        # ZeRO-3 and FSDP shard flat tensors of one dtype: 4-bit weights stored as the
+        # compute dtype shard like the rest (transformers' QLoRA + FSDP/ZeRO-3 recipe)
+        **({"bnb_4bit_quant_storage": compute} if sharded else {}),
     )
 
 
@@ -102,11 +111,13 @@ def load_model(lock: RunLock, device_index: int | None = None):
     if quant is not None:
         from peft import prepare_model_for_kbit_training
 
+        from ftc.runtime.training_args import checkpointing_kwargs
+
         keep_cpu_4bit_unpacked(model)
         model = prepare_model_for_kbit_training(
             model,
             use_gradient_checkpointing=bool(lock.get("training.gradient_checkpointing")),
-            gradient_checkpointing_kwargs={"use_reentrant": False},
+            gradient_checkpointing_kwargs=checkpointing_kwargs(lock) or {},
         )
     return model
 

@@ -39,6 +39,9 @@ def format_summary(summary: dict) -> str:
     ]
     if outputs.get("merged"):
         lines.append(_field("merged model", outputs["merged"]))
+    if outputs.get("export"):
+        made = [k for k in ("merged", "gguf", "onnx", "model_card") if outputs.get(k)]
+        lines.append(_field("export", f"{outputs['export']}  ({', '.join(made + ['SERVING.md'])})"))
     files = ["metrics.jsonl"] + (["samples.jsonl"] if summary.get("outputs_samples") else []) \
         + ["tensorboard/", "summary.json"]
     lines.append(_field("run directory", f"{summary['run_dir']}  ({', '.join(files)})"))

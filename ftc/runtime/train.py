@@ -59,7 +59,9 @@ def _train(lock: RunLock, resume: str | None, resume_requested: bool) -> dict | 
     apply_data_facts(args, splits.format, has_validation=bool(splits.validation))
     args.output_dir = str(run_dir)
     args.eval_on_start = checkpoint is None and args.eval_strategy != "no"
-    os.environ["TENSORBOARD_LOGGING_DIR"] = str(run_dir / "tensorboard")
+    from ftc.runtime.trackers import configure_trackers, tracker_callbacks
+
+    configure_trackers(lock, run_dir, args)
 
     recorder = make_recorder(run_dir)
     if checkpoint is not None and state.is_main_process:
@@ -72,7 +74,8 @@ def _train(lock: RunLock, resume: str | None, resume_requested: bool) -> dict | 
 
     hooks = EvaluationHooks.for_run(lock, splits, tokenizer, run_dir, args,
                                     state.is_main_process)
-    job = build_job(lock, tokenizer, splits, args, [recorder, *hooks.callbacks])
+    job = build_job(lock, tokenizer, splits, args,
+                    [recorder, *tracker_callbacks(lock), *hooks.callbacks])
     try:
         result = train_job(job, run_dir, str(checkpoint) if checkpoint else None,
                            evaluate_test=hooks.settings.at_end)
@@ -80,7 +83,7 @@ def _train(lock: RunLock, resume: str | None, resume_requested: bool) -> dict | 
         if state.is_main_process:
             _finish(lock, method, hooks, run_dir, splits, recorder, state, checkpoint, None,
                     stopped=stop.alert.record())
-        raise RunFailure([lock.error("training.learning_rate", "FTC540", stop.alert.message,
+        raise RunFailure([lock.error("training.learning_rate", "FTC550", stop.alert.message,
                                      f"the run directory keeps what was logged: {run_dir}")],
                          collective=True) from None
     _record_rank(run_dir, state, args, result.steps)
@@ -112,6 +115,8 @@ def _finish(lock: RunLock, method, hooks, run_dir: Path, splits, recorder, state
     _write_json(run_dir / SUMMARY_NAME, summary)
     summary["report"] = hooks.write_report(run_dir)
     _write_json(run_dir / SUMMARY_NAME, summary)
+    if not stopped:  # nothing was saved from a run whose loss went NaN
+        _export(lock, run_dir, summary)
     return summary
 
 
@@ -142,7 +147,7 @@ def _agree_on_run(lock: RunLock, method, state, tokenizer, resume: str | None,
     if state.is_main_process:
         try:
             payload = [("ok", *_main_process_setup(lock, method, tokenizer, resume,
-                                                     resume_requested))]
+                                                     resume_requested, state.num_processes))]
         except RunFailure as failure:
             payload = [("fail", failure.diagnostics)]
     if state.num_processes > 1:
@@ -156,7 +161,7 @@ def _agree_on_run(lock: RunLock, method, state, tokenizer, resume: str | None,
 
 
 def _main_process_setup(lock: RunLock, method, tokenizer, resume: str | None,
-                        resume_requested: bool):
+                        resume_requested: bool, world_size: int):
     import shutil
 
     from ftc.runtime.run_dir import (
@@ -168,7 +173,7 @@ def _main_process_setup(lock: RunLock, method, tokenizer, resume: str | None,
     )
 
     if resume_requested:
-        plan = plan_resume(lock, resume)
+        plan = plan_resume(lock, resume, world_size)
         run_dir, checkpoint = plan.run_dir, plan.resume_from
     else:
         run_dir, checkpoint = unique_run_dir(lock, new_run_id()), None
@@ -178,7 +183,7 @@ def _main_process_setup(lock: RunLock, method, tokenizer, resume: str | None,
         method.check_data(lock, tokenizer, prepared)  # refusals before anything is written
         _print_diagnostics(prepared.diagnostics)
         _print_data(prepared.report)
-        prepare_run_dir(lock, run_dir)
+        prepare_run_dir(lock, run_dir, world_size)
         data_dir = run_dir / "data"
         if data_dir.exists():
             shutil.rmtree(data_dir)
@@ -233,7 +238,17 @@ def _record_rank(run_dir: Path, state, args, steps: int) -> None:
         "world_size": state.num_processes, "host": socket.gethostname(),
         "device": str(args.device), "steps": steps,
         "distributed_type": str(state.distributed_type),
+        "slurm_node": os.environ.get("SLURMD_NODENAME"),  # None outside a Slurm job
     })
+
+
+def _export(lock: RunLock, run_dir: Path, summary: dict) -> None:
+    """The lock's export: block (merged, GGUF, ONNX, card, serving) by ftc.export, on the
+    main process after summary.json is saved; its files join the summary's outputs."""
+    from ftc.export import export_run
+
+    summary["outputs"].update(export_run(lock, run_dir, summary["outputs"]))
+    _write_json(run_dir / SUMMARY_NAME, summary)
 
 
 def _write_json(path: Path, data: dict) -> None:

@@ -1,9 +1,13 @@
 """The lock's training section as TRL's SFTConfig, value for value.
 
-Nothing is re-resolved here: micro batch, accumulation, precision, schedule,
-warmup, checkpointing and eval/save cadence are copied from the lock. Names
-follow transformers 5.x (activation_checkpointing, warmup_steps as a ratio when
-below 1, eval_strategy) and TRL 1.x (assistant_only_loss, padding-free packing).
+Nothing is re-resolved here: micro batch, accumulation, precision, optimizer
+(betas, epsilon), schedule (and its floor), warmup, the memory savers
+(checkpointing, activation offloading, torch.compile, Liger, NEFTune),
+trackers and eval/save cadence are copied from the lock. Names follow
+transformers 5.x (activation_checkpointing, warmup_steps as a ratio when below
+1, eval_strategy) and TRL 1.x (assistant_only_loss, padding-free packing,
+activation_offloading). What needs a GPU or a package is checked first
+(ftc/runtime/options.py), so the trainer never silently runs without it.
 """
 
 from __future__ import annotations
@@ -13,10 +17,18 @@ from pathlib import Path
 from ftc.runtime.run_lock import RunLock
 
 
-def sft_config(lock: RunLock, output_dir: Path):
-    """The SFTConfig for the lock; the data's own facts come later (apply_data_facts)."""
+def sft_config(lock: RunLock, output_dir: Path, check: bool = True):
+    """The SFTConfig for the lock; the data's own facts come later (apply_data_facts).
+
+    check=False skips the GPU/package checks (tests that read the arguments of a
+    GPU option on a CPU machine); a run always checks.
+    """
     from trl import SFTConfig
 
+    if check:
+        from ftc.runtime.options import check_options
+
+        check_options(lock)
     tr = lock.get("training") or {}
     hw = lock.get("hardware") or {}
     precision = tr.get("precision", "fp32")
@@ -27,7 +39,6 @@ def sft_config(lock: RunLock, output_dir: Path):
     early = (tr.get("early_stopping") or {}).get("enabled", False) and eval_strategy != "no"
     watched = (tr.get("early_stopping") or {}).get("metric", "eval_loss")
     report_to = [r for r in ((lock.get("logging") or {}).get("report_to") or []) if r != "none"]
-    checkpointing = bool(tr.get("gradient_checkpointing", False))
     packing = bool(lock.get("data.packing", False))
     return SFTConfig(
         output_dir=str(output_dir),
@@ -37,18 +48,24 @@ def sft_config(lock: RunLock, output_dir: Path):
         max_steps=int(tr.get("max_steps") or -1),
         learning_rate=float(tr["learning_rate"]),
         lr_scheduler_type=tr.get("scheduler", "linear"),
-        warmup_steps=_warmup(float(tr.get("warmup_ratio", 0.0))),
+        lr_scheduler_kwargs=scheduler_kwargs(tr),
+        warmup_steps=warmup_steps(tr),
         weight_decay=float(tr.get("weight_decay", 0.0)),
         max_grad_norm=float(tr.get("max_grad_norm", 1.0)),
-        optim=tr.get("optimizer", "adamw_torch"),
+        **optimizer_fields(tr),
         per_device_train_batch_size=int(tr["micro_batch_size"]),
         per_device_eval_batch_size=int(tr["micro_batch_size"]),
         gradient_accumulation_steps=int(tr["gradient_accumulation"]),
-        bf16=precision == "bf16",
+        bf16=precision == "bf16",  # pure_bf16: bf16 weights, no autocast
         fp16=precision == "fp16",
+        tf32=tr.get("tf32"),  # None leaves torch's own setting
         use_cpu=hw.get("accelerator") == "cpu",
-        activation_checkpointing=checkpointing,
-        activation_checkpointing_kwargs={"use_reentrant": False} if checkpointing else None,
+        activation_checkpointing=checkpointing_kwargs(lock) is not None,
+        activation_checkpointing_kwargs=checkpointing_kwargs(lock),
+        activation_offloading=bool(tr.get("activation_offloading", False)),
+        torch_compile=bool(tr.get("torch_compile", False)),
+        use_liger_kernel=bool(tr.get("liger_kernel", False)),
+        neftune_noise_alpha=tr.get("neftune_noise_alpha"),
         eval_strategy=eval_strategy,
         eval_steps=int(eval_cfg.get("every", 50)) if eval_strategy == "steps" else None,
         save_strategy=save_strategy,
@@ -64,6 +81,8 @@ def sft_config(lock: RunLock, output_dir: Path):
         logging_first_step=True,
         logging_nan_inf_filter=False,  # a NaN loss must reach the alerts, not be averaged away
         report_to=report_to,
+        run_name=lock.get("logging.run_name"),  # else the run directory's name (train.py)
+        project=lock.get("logging.project") or "huggingface",
         include_num_input_tokens_seen="non_padding",
         disable_tqdm=False,
         dataloader_num_workers=0,
@@ -91,8 +110,48 @@ def apply_data_facts(args, data_format: str, has_validation: bool) -> None:
         args.metric_for_best_model = None
 
 
-def _warmup(ratio: float) -> float | int:
-    """transformers reads warmup_steps below 1 as a ratio of the total steps."""
+def warmup_steps(tr: dict) -> float | int:
+    """warmup_steps as given, or the ratio (transformers reads a value below 1 as a ratio)."""
+    if tr.get("warmup_steps") is not None:
+        return int(tr["warmup_steps"])
+    ratio = float(tr.get("warmup_ratio", 0.0))
     if ratio <= 0:
         return 0
     return min(ratio, 0.999)
+
+
+def scheduler_kwargs(tr: dict) -> dict:
+    """The schedule's floor: min_lr_rate for cosine_with_min_lr, lr_end for polynomial."""
+    ratio = tr.get("min_lr_ratio")
+    if ratio is None:
+        return {}
+    if tr.get("scheduler") == "cosine_with_min_lr":
+        return {"min_lr_rate": float(ratio)}
+    if tr.get("scheduler") == "polynomial":
+        return {"lr_end": float(ratio) * float(tr["learning_rate"])}
+    return {}
+
+
+def optimizer_fields(tr: dict) -> dict:
+    """optim plus the betas/epsilon the lock holds (only for optimizers that read them)."""
+    fields: dict = {"optim": tr.get("optimizer", "adamw_torch")}
+    betas = tr.get("betas")
+    if betas is not None:
+        fields["adam_beta1"], fields["adam_beta2"] = float(betas[0]), float(betas[1])
+    if tr.get("epsilon") is not None:
+        fields["adam_epsilon"] = float(tr["epsilon"])
+    return fields
+
+
+def checkpointing_kwargs(lock: RunLock) -> dict | None:
+    """torch.utils.checkpoint arguments for training.gradient_checkpointing (None when off).
+
+    true is the non-reentrant implementation (works with frozen inputs and
+    PEFT); reentrant is the older one some attention kernels still need.
+    """
+    setting = lock.get("training.gradient_checkpointing", False)
+    # under FSDP, accelerate checkpoints activations itself (fsdp_activation_checkpointing in
+    # accelerate.yaml); the Trainer refuses both at once
+    if not setting or lock.get("hardware.strategy") == "fsdp":
+        return None
+    return {"use_reentrant": setting == "reentrant"}

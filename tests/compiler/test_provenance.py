@@ -22,7 +22,8 @@ def test_lora_defaults_from_tables_and_rules(recipe, ftc):
     assert rows["training.learning_rate"] == (2e-4, "user")
     assert rows["training.warmup_ratio"] == (0.03, "table:training")
     assert rows["training.scheduler"] == ("cosine", "table:training")
-    assert rows["training.precision"] == ("bf16", "rule:precision-auto")
+    assert rows["training.precision"] == ("bf16", "rule:precision-auto (no hardware.gpu named: "
+                                                  "bf16 assumed)")
     assert rows["training.micro_batch_size"] == (4, "rule:batch-split")
     assert rows["training.gradient_accumulation"] == (4, "rule:batch-split")
     assert rows["hardware.strategy"] == ("none", "rule:strategy-auto")

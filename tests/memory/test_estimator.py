@@ -65,12 +65,18 @@ def test_qlora_weights_are_nf4_plus_upcast_rest():
     assert q.part("weights") == pytest.approx(ideal * 5.048 / 4.39, rel=0.01)
 
 
-def test_large_vocabulary_logits_dominate_checkpointed_lora():
+def test_the_fused_head_keeps_no_logits_but_distillation_does():
+    """ftc's SFT runs through TRL's fused LM head: a tile, never tokens x vocabulary."""
     e = est(**{"training.gradient_checkpointing": True, "model.max_seq_length": 4096})
-    assert e.part("logits and loss") > e.part("activations")
-    # about 12 bytes per vocabulary entry per token (fp32 log-softmax and its gradients)
-    tokens = 4 * 4096
-    assert e.part("logits and loss") == pytest.approx(12 * 128256 * tokens)
+    tokens, vocab, hidden = 4 * 4096, 128256, 4096
+    tile = 4096 * 32768 * 2
+    assert e.workload.fused_loss
+    assert e.part("logits and loss") <= tile + tokens * (24 + 4 * hidden)
+    # without the fused head (a KD loss, or another trainer): about 12 bytes per
+    # vocabulary entry per token (fp32 log-softmax and its gradients), and it dominates
+    full = estimate(e.workload.but(fused_loss=False))
+    assert full.part("logits and loss") == pytest.approx(12 * vocab * tokens)
+    assert full.part("logits and loss") > full.part("activations")
 
 
 def test_zero_stages_partition_model_states():
@@ -144,7 +150,10 @@ def test_unknown_model_error_and_parameter_count_estimate():
         from_values(lock(**{"model.base": "acme/secret-model"}))
     assert err.value.note.rule == UNKNOWN_MODEL
     notes = []
-    w = from_values(lock(**{"model.base": "acme/secret-model", "model.parameters": 8.0}), notes)
+    with pytest.raises(MemoryInputError, match="model.vocab_size"):
+        from_values(lock(**{"model.base": "acme/secret-model", "model.parameters": 8.0}))
+    w = from_values(lock(**{"model.base": "acme/secret-model", "model.parameters": 8.0,
+                            "model.vocab_size": 128256}), notes)
     e = estimate(w)
     assert notes and "model.parameters" in notes[0].message
     known = est()

@@ -105,9 +105,26 @@ def test_unknown_model_needs_a_parameter_count():
     note = err.value.note
     assert note.rule == UNKNOWN_MODEL and "model.parameters" in note.hint
     notes = []
-    shape = resolve_shape("someorg/mystery-7b", 7.0, notes)
+    shape = resolve_shape("someorg/mystery-7b", 7.0, notes, vocab=100352)
     assert shape.approximate and notes and notes[0].key == "model.parameters"
     assert abs(shape.parameters() - 7e9) / 7e9 < 0.01
+    assert shape.vocab == 100352 and "100,352" in notes[0].message
+
+
+def test_hub_ids_read_the_hugging_face_cache(tmp_path, monkeypatch):
+    """A hub id whose config.json is in the local cache gets its exact shapes, offline."""
+    config = {"model_type": "phi3", "hidden_size": 5120, "intermediate_size": 17920,
+              "num_hidden_layers": 40, "num_attention_heads": 40, "num_key_value_heads": 10,
+              "vocab_size": 100352, "tie_word_embeddings": False}
+    repo = tmp_path / "hub" / "models--someorg--phi-like"
+    snap = repo / "snapshots" / "abc123"
+    snap.mkdir(parents=True)
+    (snap / "config.json").write_text(json.dumps(config))
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text("abc123")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    shape = resolve_shape("someorg/phi-like")
+    assert shape.vocab == 100352 and shape.hidden == 5120 and not shape.approximate
 
 
 def test_approximate_shapes_track_the_count():
@@ -132,3 +149,20 @@ def test_local_directory_without_config_says_so(tmp_path):
     with pytest.raises(MemoryInputError) as err:
         resolve_shape(str(tmp_path / "models" / "tiny"))
     assert "no config.json" in err.value.note.message
+
+
+@pytest.mark.parametrize("model,published", [
+    ("microsoft/phi-4", 14.66e9), ("Qwen/Qwen3-0.6B", 0.596e9), ("Qwen/Qwen3-8B", 8.19e9),
+    ("Qwen/Qwen3-32B", 32.76e9), ("deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B", 1.78e9),
+    ("deepseek-ai/DeepSeek-R1-Distill-Qwen-7B", 7.62e9), ("HuggingFaceTB/SmolLM2-135M", 134.5e6),
+    ("HuggingFaceTB/SmolLM2-1.7B", 1.71e9), ("deepseek-ai/DeepSeek-R1-Distill-Llama-8B", 8.03e9),
+    ("meta-llama/Llama-3.3-70B-Instruct", 70.55e9),
+    ("deepseek-ai/DeepSeek-R1-Distill-Qwen-14B", 14.77e9),
+])
+def test_families_people_fine_tune_now(model, published):
+    """Parameter counts from the table's shapes match the model cards (within 1%)."""
+    from ftc.memory.shapes import from_table
+
+    shape = from_table(model)
+    assert shape is not None, model
+    assert abs(shape.parameters() / published - 1) < 0.01, shape.parameters()

@@ -219,7 +219,7 @@ def test_a_key_in_the_recipe_is_refused_without_echoing_it(ftc, recipe, write, t
     bad = write("bad.yaml", recipe.read_text() + f"  suffix: {key}\n")
     code, out, _ = ftc("lint", bad)
     assert code == 1 and key not in out
-    assert "error: FTC015 backend.suffix looks like an OpenAI API key" in out
+    assert "error: FTC015 backend.suffix holds a secret-shaped string (an OpenAI key)" in out
     bad = write("bad2.yaml", recipe.read_text() + f"  api_key: {key}\n")
     code, out, _ = ftc("lint", "--format", "json", bad)
     assert code == 1 and key not in out and "FTC015" in out and "FTC010" in out

@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -122,3 +123,74 @@ def only_run_dir(workdir: Path, name: str) -> Path:
 
 def read_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def load_trained(run_dir: Path, tiny_model: Path):
+    """(model, tokenizer) from a run's adapter/ (PEFT, merged) or model/ (from_pretrained)."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    if (run_dir / "adapter").is_dir():
+        from peft import PeftModel
+
+        path = run_dir / "adapter"
+        base = AutoModelForCausalLM.from_pretrained(tiny_model)
+        model = PeftModel.from_pretrained(base, path).merge_and_unload()
+    else:
+        path = run_dir / "model"
+        model = AutoModelForCausalLM.from_pretrained(path)
+    return model, AutoTokenizer.from_pretrained(path)
+
+
+def assert_generates(model, tokenizer, text: str = "My card was charged.") -> None:
+    """Greedy generation from a chat prompt adds tokens."""
+    import torch
+
+    prompt = tokenizer.apply_chat_template([{"role": "user", "content": text}],
+                                           add_generation_prompt=True, return_tensors="pt",
+                                           return_dict=True)
+    with torch.no_grad():
+        out = model.generate(**prompt, max_new_tokens=6, do_sample=False)
+    assert out.shape[1] > prompt["input_ids"].shape[1]
+
+
+def assert_trained_and_generates(run_dir: Path, tiny_model: Path) -> None:
+    """The saved result loads back, differs from the base model, and generates."""
+    from transformers import AutoModelForCausalLM
+
+    model, tokenizer = load_trained(run_dir, tiny_model)
+    base = AutoModelForCausalLM.from_pretrained(tiny_model).state_dict()
+    trained = model.state_dict()
+    assert set(trained) == set(base)
+    assert max((trained[k].float() - base[k].float()).abs().max().item() for k in base) > 1e-4
+    assert_generates(model, tokenizer)
+
+
+def short_run(name: str, model: Path, data: dict[str, Path], kind: str = "lora",
+              steps: int = 4, **hardware) -> dict:
+    """A recipe for a short run on several processes: `steps` steps of 2 x 2 examples per
+    process, evaluated and saved at the end; `hardware` as given (accelerator cpu)."""
+    recipe = merge(base_recipe(name, model, data), {
+        "method": {"kind": kind},
+        "training": {"max_steps": steps, "micro_batch_size": 2, "gradient_accumulation": 2,
+                     "eval": {"every": steps}, "save": {"every": steps}},
+        "hardware": hardware,
+    })
+    if kind == "full":
+        recipe["method"].pop("lora")
+    return recipe
+
+
+def rank_records(run_dir: Path, world_size: int, steps: int) -> list[dict]:
+    """ranks/rank-N.json of every process: each trained `steps` steps in one world."""
+    records = [json.loads((run_dir / "ranks" / f"rank-{r}.json").read_text())
+               for r in range(world_size)]
+    for rank, record in enumerate(records):
+        assert record["rank"] == rank and record["world_size"] == world_size
+        assert record["steps"] == steps
+    return records

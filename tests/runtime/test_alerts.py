@@ -1,6 +1,6 @@
 """Each alert provoked on the tiny model, in-process through the runtime's orchestrator:
 a very high learning rate (SGD, no clipping) spikes the loss and then makes it NaN (the
-run stops with FTC540); many epochs on eight rows overfit; a learning rate of 1e-6 makes
+run stops with FTC550); many epochs on eight rows overfit; a learning rate of 1e-6 makes
 no progress (plateau), and early stopping ends that run before max_steps.
 
 Alerts go to the console, metrics.jsonl and summary.json with their step."""
@@ -61,7 +61,7 @@ def test_a_nan_loss_stops_the_run_with_a_message(diverging):
     failure = diverging["failure"]
     assert failure is not None and diverging["summary"] is None
     (diag,) = failure.diagnostics
-    assert diag.rule == "FTC540" and "loss is nan" in diag.message
+    assert diag.rule == "FTC550" and "loss is nan" in diag.message
     assert "learning_rate" in diag.message
     summary = json.loads((diverging["dir"] / "summary.json").read_text())
     stop = summary["stopped"]

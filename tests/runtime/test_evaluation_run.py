@@ -170,11 +170,11 @@ def test_ftc_report_overlays_several_runs(run, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("argv,code,rule", [
-    (["report", "{tmp}"], 2, "FTC544"),
-    (["eval", "{tmp}/missing"], 2, "FTC541"),
-    (["eval", "{tmp}"], 2, "FTC541"),
-    (["eval", "org/some-model"], 2, "FTC542"),
-    (["eval", "{run}", "--split", "test", "--recipe", "{workdir}/no-test.yaml"], 1, "FTC543"),
+    (["report", "{tmp}"], 2, "FTC554"),
+    (["eval", "{tmp}/missing"], 2, "FTC551"),
+    (["eval", "{tmp}"], 2, "FTC551"),
+    (["eval", "org/some-model"], 2, "FTC552"),
+    (["eval", "{run}", "--split", "test", "--recipe", "{workdir}/no-test.yaml"], 1, "FTC553"),
 ])
 def test_bad_input_is_an_ftc_message(run, tmp_path, capsys, argv, code, rule):
     from ftc.cli import main

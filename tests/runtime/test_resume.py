@@ -1,32 +1,41 @@
-"""Resume after kill -9: `ftc launch BUNDLE --resume` continues from the last
-checkpoint, and the final loss matches an uninterrupted run with the same seed."""
+"""Resume after kill -9, on two processes with DeepSpeed ZeRO-2: one training process is
+killed mid-run (as the out-of-memory killer would), `ftc launch` says which signal ended
+it and prints the exact command that resumes, that command continues from the last
+checkpoint, and the final loss matches an uninterrupted run with the same seed.
+
+A checkpoint belongs to the bundle that wrote it: a bundle with another batch layout
+under the same output_dir/<name> neither picks it up nor overwrites it."""
 
 from __future__ import annotations
 
 import json
-import os
+import shlex
 import signal
 import subprocess
 import time
 
+import psutil
 import pytest
 
-from .conftest import PYTHON, base_recipe, compile_bundle, ftc, read_jsonl, runtime_env
+from .conftest import PYTHON, base_recipe, compile_bundle, ftc, merge, read_jsonl, runtime_env
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
-STEPS = 30  # 120 of the 160 training examples: one epoch, no reshuffle in between
+STEPS = 16  # 2 x 4 examples a step: 128 of the 160, one epoch, no reshuffle in between
 
 
 def _recipe(tiny_model, tickets):
     recipe = base_recipe("resume", tiny_model, tickets)
     recipe["training"].update({"max_steps": STEPS, "logging_steps": 1,
                                "eval": {"strategy": "no"},
-                               "save": {"strategy": "steps", "every": 5, "keep_last": 3}})
+                               "save": {"strategy": "steps", "every": 4, "keep_last": 3}})
+    recipe["hardware"].update({"gpus": 2, "strategy": "zero2"})
     return recipe
 
 
-def test_kill_9_then_resume_matches_an_uninterrupted_run(tmp_path, tiny_model, tickets):
+@pytest.mark.distributed
+def test_kill_9_of_a_rank_then_resume_matches_an_uninterrupted_run(tmp_path, tiny_model,
+                                                                   tickets):
     bundle = compile_bundle(tmp_path, _recipe(tiny_model, tickets))
     runs = tmp_path / "runs" / "resume"
 
@@ -34,14 +43,17 @@ def test_kill_9_then_resume_matches_an_uninterrupted_run(tmp_path, tiny_model, t
     assert straight.returncode == 0, straight.stderr[-3000:]
     (reference,) = runs.glob("run-*")
 
-    killed_dir = _launch_and_kill_after_checkpoint(bundle, runs, exclude=reference, step=10)
+    killed_dir, stderr = _launch_and_kill_a_rank(bundle, runs, exclude=reference, step=8)
     assert not (killed_dir / "summary.json").exists()  # it really died mid-run
+    assert "FTC545 training was killed by signal 9 (SIGKILL) on rank 1" in stderr, stderr[-3000:]
+    command = f"ftc launch {shlex.quote(str(bundle))} --resume"
+    assert command in stderr
 
-    resumed = ftc("launch", str(bundle), "--resume", cwd=tmp_path)
+    resumed = ftc(*shlex.split(command)[1:], cwd=tmp_path)  # exactly what it printed
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     summary = json.loads((killed_dir / "summary.json").read_text())
     assert summary["resumed_from"].startswith(str(killed_dir / "checkpoint-"))
-    assert summary["steps"] == STEPS
+    assert summary["steps"] == STEPS and summary["world_size"] == 2
 
     ours = _losses(killed_dir)
     theirs = _losses(reference)
@@ -56,39 +68,63 @@ def _losses(run_dir):
     return {m["step"]: m["loss"] for m in read_jsonl(run_dir / "metrics.jsonl") if "loss" in m}
 
 
-def _launch_and_kill_after_checkpoint(bundle, runs, exclude, step):
+def _launch_and_kill_a_rank(bundle, runs, exclude, step):
+    """Start `ftc launch`, SIGKILL the rank-1 training process after checkpoint-`step`."""
     proc = subprocess.Popen([PYTHON, "-m", "ftc.cli", "launch", str(bundle)],
                             env=runtime_env(), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.monotonic() + 300
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 600
     try:
         while time.monotonic() < deadline:
             fresh = [d for d in runs.glob("run-*") if d != exclude]
             if fresh and (fresh[0] / f"checkpoint-{step}" / "trainer_state.json").is_file():
-                os.killpg(proc.pid, signal.SIGKILL)  # launcher, accelerate and the trainer
-                proc.wait()
-                return fresh[0]
+                _rank_process(proc.pid, "1").send_signal(signal.SIGKILL)
+                _, stderr = proc.communicate(timeout=300)
+                assert proc.returncode == 1
+                return fresh[0], stderr
             assert proc.poll() is None, "the run ended before it could be killed"
             time.sleep(0.05)
         raise AssertionError("no checkpoint appeared")
     finally:
         if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
+            proc.kill()
             proc.wait()
 
 
-def test_resume_refuses_a_checkpoint_of_another_recipe(tmp_path, tiny_model, tickets):
-    theirs = _recipe(tiny_model, tickets)
-    theirs.update(name="other")
-    theirs["training"].update({"max_steps": 5, "save": {"every": 5}})
-    other_bundle = compile_bundle(tmp_path / "other", theirs)
-    assert ftc("launch", str(other_bundle), cwd=tmp_path / "other").returncode == 0
-    (checkpoint,) = (tmp_path / "other" / "runs" / "other").glob("run-*/checkpoint-5")
+def _rank_process(launcher_pid: int, rank: str) -> psutil.Process:
+    for child in psutil.Process(launcher_pid).children(recursive=True):
+        try:
+            if "ftc.runtime" in child.cmdline() and child.environ().get("RANK") == rank:
+                return child
+        except psutil.NoSuchProcess:
+            continue
+    raise AssertionError(f"no training process with RANK={rank}")
 
-    ours = compile_bundle(tmp_path / "ours", _recipe(tiny_model, tickets))
-    done = ftc("launch", str(ours), "--resume", str(checkpoint), cwd=tmp_path / "ours")
-    assert done.returncode == 1
-    assert "FTC508" in done.stderr and "another recipe" in done.stderr
-    assert "name: \"other\" there, \"resume\" here" in done.stderr
+
+def test_resume_takes_only_checkpoints_of_this_bundle(tmp_path, tiny_model, tickets):
+    """The bug: --resume continued the newest run under output_dir/<name> whatever bundle
+    wrote it (here: another micro batch), overwriting its lock and summary."""
+    theirs = merge(_recipe(tiny_model, tickets), {
+        "training": {"max_steps": 4, "micro_batch_size": 4, "save": {"every": 2}},
+        "hardware": {"gpus": 1, "strategy": "none"}})
+    other = compile_bundle(tmp_path / "other", theirs)
+    assert ftc("launch", str(other), cwd=tmp_path).returncode == 0
+    (their_run,) = (tmp_path / "other" / "runs" / "resume").glob("run-*")
+    before = {p.name: p.read_bytes() for p in their_run.iterdir() if p.is_file()}
+
+    ours = merge(theirs, {"training": {"micro_batch_size": 2}})
+    ours["output_dir"] = str(tmp_path / "other" / "runs")  # the same output_dir/<name>
+    bundle = compile_bundle(tmp_path / "ours", ours)
+    done = ftc("launch", str(bundle), "--resume", cwd=tmp_path)
+    assert done.returncode == 1, done.stderr[-3000:]
+    assert "FTC508 nothing of this bundle to resume" in done.stderr
+    assert "training.micro_batch_size: 4 there, 2 here" in done.stderr
     assert "Traceback" not in done.stderr
-    assert not (tmp_path / "ours" / "runs").exists()  # nothing started, nothing written
+
+    explicit = ftc("launch", str(bundle), "--resume", str(their_run / "checkpoint-4"),
+                   cwd=tmp_path)
+    assert explicit.returncode == 1
+    assert "belongs to another bundle (" in explicit.stderr
+    assert "training.micro_batch_size: 4 there, 2 here" in explicit.stderr
+    assert list(their_run.parent.glob("run-*")) == [their_run]  # nothing new, nothing touched
+    assert {p.name: p.read_bytes() for p in their_run.iterdir() if p.is_file()} == before

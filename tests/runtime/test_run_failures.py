@@ -91,3 +91,16 @@ def test_out_of_memory_gives_the_troubleshooting_advice(tmp_path, tiny_model, ti
         "training.micro_batch_size: 1, training.gradient_accumulation:",
         "training.gradient_checkpointing: true", "method.kind: qlora", "hardware.strategy: zero")]
     assert order == sorted(order)
+
+
+def test_a_gpu_bundle_on_a_machine_without_one_stops_before_any_work(tmp_path, tiny_model,
+                                                                   tickets):
+    """Was: the data prepared for 30 s, then accelerate's `ValueError: Your setup doesn't
+    support bf16/gpu` traceback. Now the preflight refuses it before anything runs."""
+    recipe = merge(base_recipe("needsgpu", tiny_model, tickets),
+                   {"hardware": {"accelerator": "gpu"}})
+    bundle, stderr = _fails(tmp_path, recipe)
+    assert f"recipe.lock.yaml:{_lock_line(bundle, 'accelerator:')}:" in stderr
+    assert "FTC540 this bundle trains on GPUs" in stderr and "no GPU is visible here" in stderr
+    assert "--set hardware.accelerator=cpu" in stderr
+    assert not (tmp_path / "runs").exists()  # no data prepared, no run directory

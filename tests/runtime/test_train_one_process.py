@@ -95,7 +95,7 @@ def test_merged_model_equals_base_plus_adapter(lora_run, tiny_model):
     from transformers import AutoModelForCausalLM
 
     _, run_dir, _ = lora_run
-    merged = AutoModelForCausalLM.from_pretrained(run_dir / "merged")
+    merged = AutoModelForCausalLM.from_pretrained(run_dir / "export" / "merged")
     adapted = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(tiny_model),
                                         run_dir / "adapter")
     ids = torch.tensor([[5, 17, 99, 300, 42, 7]])

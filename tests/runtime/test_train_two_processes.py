@@ -1,6 +1,8 @@
-"""Two CPU processes (gloo) from a compiled bundle: DDP and DeepSpeed ZeRO-2, with
-full, LoRA and QLoRA between them. Both ranks must train, the launcher's exit
-status must be 0 (no SIGABRT at teardown), and the result must load and generate."""
+"""Two CPU processes (gloo) on one node from a compiled bundle. Both ranks must train,
+the launcher's exit status must be 0 (no SIGABRT at teardown), and the result must load
+and generate. Other strategies with two processes: ZeRO-2 LoRA in test_resume.py, ZeRO-3
+in test_sharded_strategies.py, DDP LoRA and ZeRO-2 full across two nodes in
+test_multinode.py."""
 
 from __future__ import annotations
 
@@ -8,85 +10,36 @@ import json
 
 import pytest
 
-from .conftest import base_recipe, compile_bundle, ftc, merge, only_run_dir
+from .conftest import (
+    assert_trained_and_generates,
+    compile_bundle,
+    ftc,
+    only_run_dir,
+    rank_records,
+    short_run,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.distributed, pytest.mark.timeout(900)]
 
 CASES = {
     # name: (method.kind, hardware.strategy, what the runtime reports on every rank)
-    "ddp-lora": ("lora", "ddp", "MULTI_CPU"),
     "ddp-qlora": ("qlora", "ddp", "MULTI_CPU"),
-    "zero2-full": ("full", "zero2", "DEEPSPEED"),
 }
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_two_processes_train_and_the_result_generates(name, tmp_path, tiny_model, tickets):
     kind, strategy, distributed_type = CASES[name]
-    recipe = merge(base_recipe(name, tiny_model, tickets), {
-        "method": {"kind": kind},
-        "training": {"max_steps": 6, "micro_batch_size": 2, "gradient_accumulation": 2,
-                     "eval": {"every": 6}, "save": {"every": 6}},
-        "hardware": {"gpus": 2, "strategy": strategy},
-    })
-    if kind == "full":
-        recipe["method"].pop("lora")
+    recipe = short_run(name, tiny_model, tickets, kind, steps=6, gpus=2, strategy=strategy)
     bundle = compile_bundle(tmp_path, recipe)
     done = ftc("launch", str(bundle), cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-4000:]
     assert "terminate called" not in done.stderr
 
     run_dir = only_run_dir(tmp_path, name)
-    ranks = [json.loads((run_dir / "ranks" / f"rank-{r}.json").read_text()) for r in (0, 1)]
-    for rank, record in enumerate(ranks):
-        assert record["rank"] == rank and record["world_size"] == 2
-        assert record["steps"] == 6
+    for record in rank_records(run_dir, 2, steps=6):
         assert record["distributed_type"].endswith(distributed_type)
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["world_size"] == 2 and summary["steps"] == 6
     assert summary["eval_loss"]["last"] < summary["eval_loss"]["first"]
-    _generates(run_dir, tiny_model, adapter=kind != "full")
-    if kind != "qlora":  # a 4-bit base answers otherwise than the fp32 one
-        _evaluated_as_one_process_would(summary, tiny_model, run_dir)
-
-
-def _evaluated_as_one_process_would(summary, tiny_model, run_dir) -> None:
-    """Both ranks answered half the baseline's prompts; put back in order, they score as
-    one process's answers do."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    from ftc.evaluation import scoring
-    from ftc.evaluation.examples import examples_of
-    from ftc.evaluation.generation import answer
-
-    from .conftest import read_jsonl
-
-    ev = summary["evaluation"]
-    examples = examples_of(read_jsonl(run_dir / "data" / "validation.jsonl"), ev["max_samples"],
-                           seed=7)
-    model = AutoModelForCausalLM.from_pretrained(tiny_model)
-    outputs = answer(model, AutoTokenizer.from_pretrained(tiny_model), examples, 128, 16, 256)
-    alone = scoring.score(["bleu", "rouge_l"], outputs, [e.reference for e in examples])
-    assert ev["base"]["rouge_l"] == pytest.approx(alone["rouge_l"], rel=1e-6)
-    assert ev["base"]["bleu"] == pytest.approx(alone["bleu"], rel=1e-6)
-
-
-def _generates(run_dir, tiny_model, adapter: bool) -> None:
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    if adapter:
-        from peft import PeftModel
-
-        path = run_dir / "adapter"
-        model = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(tiny_model), path)
-    else:
-        path = run_dir / "model"
-        model = AutoModelForCausalLM.from_pretrained(path)
-    tokenizer = AutoTokenizer.from_pretrained(path)
-    prompt = tokenizer.apply_chat_template([{"role": "user", "content": "My card was charged."}],
-                                           add_generation_prompt=True, return_tensors="pt",
-                                           return_dict=True)
-    with torch.no_grad():
-        out = model.generate(**prompt, max_new_tokens=6, do_sample=False)
-    assert out.shape[1] > prompt["input_ids"].shape[1]
+    assert_trained_and_generates(run_dir, tiny_model)

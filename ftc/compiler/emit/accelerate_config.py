@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from ftc.compiler.emit.deepspeed_config import ZERO_STAGES
 
-MIXED = {"bf16": "bf16", "fp16": "fp16", "fp32": "no"}
+MIXED = {"bf16": "bf16", "fp16": "fp16", "fp32": "no",
+         "pure_bf16": "no"}  # bf16 weights and states: nothing to autocast
 
 
 def distributed_type(values: dict) -> str:
@@ -41,6 +42,9 @@ def accelerate_config(values: dict) -> dict:
     if kind == "DEEPSPEED":
         cfg["deepspeed_config"] = {
             "deepspeed_config_file": "deepspeed.json",
+            # on several nodes: torchrun on each (started by launch.sh / slurm.sbatch), not
+            # accelerate's default of pdsh + a hostfile from the first node
+            "deepspeed_multinode_launcher": "standard",
             "zero3_init_flag": hw["strategy"] == "zero3",
         }
         # with a config file, precision lives in the JSON; accelerate rejects both
@@ -50,7 +54,17 @@ def accelerate_config(values: dict) -> dict:
     return cfg
 
 
+STATE_DICT_TYPES = {"full": "FULL_STATE_DICT", "sharded": "SHARDED_STATE_DICT"}
+
+
 def fsdp_config(values: dict) -> dict:
+    """accelerate's fsdp_config from hardware.fsdp, hardware.offload and gradient checkpointing.
+
+    No layer class is named: with TRANSFORMER_BASED_WRAP and none given, accelerate wraps
+    the classes in the model's own `_no_split_modules` (its decoder layer). Checkpoints
+    follow hardware.fsdp.state_dict_type; the final weights are always saved whole
+    (ftc.runtime.methods.common.save_model_and_tokenizer).
+    """
     hw, tr = values["hardware"], values["training"]
     fsdp = hw.get("fsdp", {})
     sharding = fsdp.get("sharding", "full_shard")
@@ -61,7 +75,7 @@ def fsdp_config(values: dict) -> dict:
         "fsdp_auto_wrap_policy": "TRANSFORMER_BASED_WRAP",
         "fsdp_cpu_ram_efficient_loading": True,
         "fsdp_offload_params": offload,
-        "fsdp_state_dict_type": "SHARDED_STATE_DICT",
+        "fsdp_state_dict_type": STATE_DICT_TYPES[fsdp.get("state_dict_type", "full")],
         "fsdp_activation_checkpointing": bool(tr.get("gradient_checkpointing")),
     }
     if version == 2:

@@ -1,7 +1,10 @@
-"""Write a launch bundle atomically: into a temporary directory, then renamed.
+"""Write a launch bundle: a new one atomically, an existing one file by file.
 
-An interrupted compile leaves either the old bundle or the new one, never a
-mix.  Same inputs give the same bytes: no timestamps, no absolute paths.
+A new bundle is written into a temporary directory and renamed into place. An
+existing bundle directory is kept (jobs may be running from it, and Slurm puts
+its logs there): each file is replaced atomically, manifest.json last.  Same
+inputs give the same bytes: no timestamps; the only absolute path is the
+compiling Python in launch.sh (FTC_PYTHON overrides it).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from pathlib import Path
 
 from ftc import __version__
 from ftc.compiler.emit.accelerate_config import accelerate_config
-from ftc.compiler.emit.deepspeed_config import deepspeed_config
+from ftc.compiler.emit.deepspeed_config import custom_json, deepspeed_config
 from ftc.compiler.emit.manifest import manifest
 from ftc.compiler.emit.templates import bundle_readme, launch_sh, slurm_sbatch
 from ftc.compiler.emit.yaml_text import yaml_text
@@ -22,6 +25,7 @@ from ftc.compiler.lockfile import LOCK_NAME, relative_paths, render_lock
 from ftc.diagnostics import ERROR, Diagnostic, FtcError
 
 EXECUTABLE = {"launch.sh", "slurm.sbatch"}
+MANIFEST = "manifest.json"
 
 
 def bundle_files(values: dict, provenance: dict[str, str], recipe: Path,
@@ -64,13 +68,21 @@ def encode_with_manifest(values: dict, files: dict[str, str | bytes],
 def _deepspeed_json(values: dict) -> str | None:
     custom = values["hardware"].get("deepspeed_config")
     if custom:
-        return Path(custom).read_text(encoding="utf-8")
+        return custom_json(Path(custom))
     config = deepspeed_config(values)
     return None if config is None else json.dumps(config, indent=2, sort_keys=True) + "\n"
 
 
 def write_bundle_files(files: dict[str, bytes], out_dir: Path, display: str) -> Path:
-    """Atomically replace out_dir with exactly these files."""
+    """Write the bundle's files into out_dir, leaving every file ftc did not write there.
+
+    A new directory appears whole (renamed from a temporary one). In an existing
+    bundle each file is replaced atomically and manifest.json goes last (it is
+    removed first, so a bundle caught mid-update has no manifest); files the
+    previous compile wrote and this one does not (its manifest says which) are
+    removed, and anything else, such as the slurm-%j.out logs of jobs that ran
+    here, stays.
+    """
     out_dir = Path(out_dir)
     try:
         out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -82,24 +94,36 @@ def write_bundle_files(files: dict[str, bytes], out_dir: Path, display: str) -> 
             (tmp / name).write_bytes(data)
             os.chmod(tmp / name, 0o755 if name in EXECUTABLE else 0o644)
         os.chmod(tmp, 0o755)
-        _swap_in(tmp, out_dir)
+        _move_in(tmp, out_dir, list(files))
     except OSError as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
         raise _write_error(display, exc) from None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     return out_dir
 
 
-def _swap_in(tmp: Path, out_dir: Path) -> None:
+def _move_in(tmp: Path, out_dir: Path, names: list[str]) -> None:
     if not out_dir.exists():
         os.rename(tmp, out_dir)
         return
     if not (out_dir / LOCK_NAME).exists() and any(out_dir.iterdir()):
         raise OSError(17, f"{out_dir} exists and is not an ftc bundle; not overwriting it")
-    old = out_dir.with_name(f".{out_dir.name}.old")
-    shutil.rmtree(old, ignore_errors=True)
-    os.rename(out_dir, old)
-    os.rename(tmp, out_dir)
-    shutil.rmtree(old, ignore_errors=True)
+    previous = _files_written_before(out_dir)
+    (out_dir / MANIFEST).unlink(missing_ok=True)
+    for name in sorted(names, key=lambda n: n == MANIFEST):  # the manifest last
+        os.replace(tmp / name, out_dir / name)
+    for name in previous - set(names):
+        (out_dir / name).unlink(missing_ok=True)
+
+
+def _files_written_before(out_dir: Path) -> set[str]:
+    """The files the previous compile wrote here, from its manifest (plain names only)."""
+    try:
+        listed = json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return set()
+    return {n for n in listed if isinstance(n, str) and n == Path(n).name
+            and not n.startswith(".") and (out_dir / n).is_file()}
 
 
 def _write_error(display: str, exc: OSError) -> FtcError:

@@ -104,16 +104,34 @@ def model_kwargs(lock: RunLock) -> dict:
 
 
 def save_model_and_tokenizer(trainer, tokenizer, target: Path) -> None:
-    """trainer.save_model on every rank (ZeRO-3 gathers); tokenizer from the main one."""
+    """trainer.save_model on every rank (ZeRO-3 and FSDP gather); tokenizer from the main one.
+
+    Under FSDP the Trainer writes weights only with a FULL_STATE_DICT plugin (with
+    SHARDED_STATE_DICT, save_model leaves config and tokenizer files alone), so
+    checkpoints may be sharded but the final save is always switched to a full state
+    dict: what comes out loads with from_pretrained / PeftModel.from_pretrained.
+    """
+    full_state_dict_for_fsdp(trainer)
     trainer.save_model(str(target))
     if trainer.accelerator.is_main_process:
         tokenizer.save_pretrained(str(target))
     trainer.accelerator.wait_for_everyone()
 
 
+def full_state_dict_for_fsdp(trainer) -> None:
+    """Make the FSDP plugin (if any) gather a full state dict for the next save."""
+    if not getattr(trainer, "is_fsdp_enabled", False):
+        return
+    plugin = trainer.accelerator.state.fsdp_plugin
+    if "FULL_STATE_DICT" not in str(plugin.state_dict_type):
+        plugin.state_dict_config = plugin.optim_state_dict_config = None  # rebuilt for FULL
+        plugin.set_state_dict_type("FULL_STATE_DICT")  # accelerate's "train sharded, save full"
+
+
 def save_policy(lock: RunLock, trainer, tokenizer, run_dir: Path, model_class=None,
                 always_merge: bool = False, **load_kwargs) -> dict[str, str]:
-    """run_dir/adapter (LoRA/QLoRA) or run_dir/model (full); merged when export asks.
+    """run_dir/adapter (LoRA/QLoRA) or run_dir/model (full). The export block (merged,
+    GGUF, ONNX) is ftc.export's, after the summary (see train._export).
 
     always_merge: a standalone model is needed whatever the export says (a reward
     model that an rlhf recipe loads), so adapters are merged into run_dir/model.
@@ -122,13 +140,12 @@ def save_policy(lock: RunLock, trainer, tokenizer, run_dir: Path, model_class=No
     target = run_dir / ("adapter" if adapters else "model")
     save_model_and_tokenizer(trainer, tokenizer, target)
     outputs = {"adapter" if adapters else "model": str(target)}
-    merge = adapters and (always_merge or (lock.get("export") or {}).get("merge_adapters"))
-    if merge:
-        out = run_dir / ("model" if always_merge else "merged")
+    if adapters and always_merge:
+        out = run_dir / "model"
         if trainer.accelerator.is_main_process:
             merge_adapter(lock, target, out, tokenizer, model_class, **load_kwargs)
         trainer.accelerator.wait_for_everyone()
-        outputs["model" if always_merge else "merged"] = str(out)
+        outputs["model"] = str(out)
     return outputs
 
 

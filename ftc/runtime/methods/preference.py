@@ -135,12 +135,13 @@ def load_reward_policy(lock: RunLock, args):
         from peft import prepare_model_for_kbit_training
 
         from ftc.runtime.model_loading import keep_cpu_4bit_unpacked
+        from ftc.runtime.training_args import checkpointing_kwargs
 
         keep_cpu_4bit_unpacked(model)
 
         model = prepare_model_for_kbit_training(
             model, use_gradient_checkpointing=bool(lock.get("training.gradient_checkpointing")),
-            gradient_checkpointing_kwargs={"use_reentrant": False})
+            gradient_checkpointing_kwargs=checkpointing_kwargs(lock) or {})
     peft = lora_config(view)
     if peft is not None:
         peft = dataclasses.replace(peft, task_type="SEQ_CLS")  # the score head trains too

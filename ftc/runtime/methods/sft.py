@@ -67,7 +67,22 @@ def build_trainer(lock: RunLock, model, tokenizer, splits, args, callbacks: list
     if args.packing and wants_row_batches(lock.get("model.attn_implementation", "sdpa")):
         trainer.data_collator = rows_collator(trainer.data_collator.pad_token_id,
                                               trainer.data_collator.pad_to_multiple_of)
+    if lock.get("training.precision") == "pure_bf16":
+        trainable_to_bf16(trainer.model)
+    from ftc.runtime.loss_kernels import apply_loss_kernel
+
+    apply_loss_kernel(lock, trainer)
     return trainer
+
+
+def trainable_to_bf16(model) -> None:
+    """pure_bf16: PEFT upcasts adapters to fp32 (autocast_adapter_dtype); make them bf16 again,
+    before the optimizer exists, so weights, gradients and states are all bf16."""
+    import torch
+
+    for param in model.parameters():
+        if param.requires_grad and param.dtype != torch.bfloat16:
+            param.data = param.data.to(torch.bfloat16)
 
 
 def trainer_class():
@@ -77,6 +92,8 @@ def trainer_class():
     from ftc.runtime.run_record import perplexity
 
     class FtcSFTTrainer(SFTTrainer):
+        unreported_metrics: tuple[str, ...] = ()  # metrics the loss kernel does not compute
+
         def perplexity_loss(self, logs: dict, prefix: str) -> float | None:
             """The per-token cross-entropy whose exp is the perplexity: here the loss."""
             return logs.get(f"{prefix}_loss")
@@ -86,6 +103,9 @@ def trainer_class():
                 loss = self.perplexity_loss(logs, prefix)
                 if isinstance(loss, (int, float)):
                     logs[f"{prefix}_perplexity"] = perplexity(loss)
+            mode = "train" if self.model.training else "eval"
+            for name in self.unreported_metrics:
+                self._metrics[mode].pop(name, None)
             super().log(logs, start_time)
 
     return FtcSFTTrainer
