@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ftc.dataprep import dedup, formats, guidance, tokens
+from ftc.dataprep import dedup, formats, guidance, near, tokens
 from ftc.dataprep.readers import Row, read_any
 from ftc.dataprep.rules import problem
 from ftc.dataprep.settings import DataSettings
@@ -73,7 +73,6 @@ class _Run:
         self.rejected: list[dict] = []
         self.stages: list[Stage] = []
         self.report: dict = {}
-        self.sets: dict[int, object] = {}  # shingle set per kept example (by id)
 
     def drop(self, stage: Stage, reason: str, split: str, source: str, example: object,
              detail: str | None = None) -> None:
@@ -94,8 +93,7 @@ def run_pipeline(inputs: dict[str, list[tuple[Path, str]]], settings: DataSettin
     del rows  # the parsed rows and their source lines: examples keep what they need
     if fmt == formats.MESSAGES and settings.system_prompt:
         _add_system_prompt(run, examples)
-    sets: dict[int, object] = {}
-    groups = _dedup(run, examples, fmt, sets) if fmt else {}
+    groups = _dedup(run, examples, fmt) if fmt else {}
     token_counts = _lengths(run, examples, fmt) if fmt else {}
     split_here = bool(settings.split and set(examples) == {"train"} and fmt)
     if split_here:
@@ -238,11 +236,10 @@ def _add_system_prompt(run: _Run, examples: dict[str, list[Example]]) -> None:
     run.report["system_prompt_added"] = added
 
 
-def _dedup(run: _Run, examples: dict[str, list[Example]], fmt: str, sets: dict) -> dict:
+def _dedup(run: _Run, examples: dict[str, list[Example]], fmt: str) -> dict:
     """Exact then near duplicates within each split; returns group id per example id."""
     exact_stage = Stage("exact_dedup")
     near_stage = Stage("near_dedup")
-    shingler = dedup.Shingler()
     groups: dict[int, int] = {}
     counts = {"exact": 0, "near": 0}
     for split in list(examples):
@@ -267,20 +264,20 @@ def _dedup(run: _Run, examples: dict[str, list[Example]], fmt: str, sets: dict) 
                 run.diags.append(problem("FTC320", items[i].path, items[i].line,
                                          f"exact duplicate of {of.source}"))
         exact_stage.kept += len(items) - (len(dup_ids) if drop_exact else 0)
-        shingle_sets = [shingler(dedup.similarity_text(formats.texts(ex.data, fmt)))
-                        for ex in items]
-        matches = dedup.near_duplicates(shingle_sets, run.s.threshold, order=reps)
+        texts = [near.near_text(formats.texts(ex.data, fmt)) for ex in items]
+        matches = near.near_duplicates(texts, run.s.threshold, order=reps)
         near_of = {m.index: m.of for m in matches}
         if run.prepare and not run.s.near and run.s.split:
             # duplicates stay in the data: keep whole near-duplicate chains together
-            near_of = dedup.near_groups(shingle_sets, run.s.threshold, order=reps)
+            near_of = near.near_groups(texts, run.s.threshold, order=reps)
+        del texts
         counts["near"] += len(matches)
         drop_near = run.prepare and run.s.near
         survivors = [i for i in range(len(items)) if not (drop_exact and exact_of[i] != i)]
         near_stage.rows_in += len(survivors)
         for m in matches:
             ex, of = items[m.index], items[m.of]
-            detail = f"near duplicate of {of.source} (Jaccard {m.similarity:.2f})"
+            detail = f"near duplicate of {of.source} (similarity {m.similarity:.2f})"
             if drop_near:
                 run.drop(near_stage, "near_duplicate", split, ex.source, ex.original, detail)
             else:
@@ -293,10 +290,8 @@ def _dedup(run: _Run, examples: dict[str, list[Example]], fmt: str, sets: dict) 
         for i in kept:
             rep = exact_of[i]
             groups[id(items[i])] = id(items[near_of.get(rep, rep)])
-            sets[id(items[i])] = shingle_sets[i]
     run.stages += [exact_stage, near_stage]
     run.report["duplicates"] = {**counts, "dropped": run.prepare and (run.s.exact or run.s.near)}
-    run.sets = sets
     return groups
 
 
@@ -417,7 +412,6 @@ def _leakage(run: _Run, examples: dict[str, list[Example]], fmt: str) -> None:
     order = [s for s in SPLITS if examples.get(s)]
     if len(order) < 2:
         return
-    sets = run.sets
     items = [ex for s in order for ex in examples[s]]
     seen: dict[str, Example] = {}
     exact_leaks: set[int] = set()
@@ -430,19 +424,20 @@ def _leakage(run: _Run, examples: dict[str, list[Example]], fmt: str) -> None:
                 hint="training on evaluation data inflates every metric; remove one copy"))
             exact_leaks.add(id(ex))
         seen.setdefault(ex.key, ex)
-    index = dedup.NearIndex([sets[id(ex)] for ex in items], run.s.threshold)
+    index = near.NearIndex([near.near_text(formats.texts(ex.data, fmt)) for ex in items],
+                           run.s.threshold)
     split_of = [ex.split for ex in items]
     for i, ex in enumerate(items):
         if ex.split != order[0] and id(ex) not in exact_leaks:
-            match = index.best_match(i, allowed=lambda j, s=ex.split: split_of[j] != s)
+            match = index.best_match(i, allowed=lambda j, i=i, s=ex.split: j < i
+                                     and split_of[j] != s)
             if match is not None:
                 of = items[match.of]
                 run.diags.append(problem(
                     "FTC323", ex.path, ex.line,
                     f"{ex.split} example nearly repeats {of.split} example {of.source} "
-                    f"(Jaccard {match.similarity:.2f})",
+                    f"(similarity {match.similarity:.2f})",
                     hint="training on evaluation data inflates every metric; remove one copy"))
-        index.add(i)
     run.report["leakage"] = sum(d.rule in ("FTC322", "FTC323") for d in run.diags)
 
 

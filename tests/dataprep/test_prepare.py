@@ -34,7 +34,7 @@ def _assert_accounting(report: dict) -> None:
 def dup_data(tmp_path):
     rows = distinct_rows(100)
     near = json.loads(json.dumps(rows[10]))
-    near["messages"][1]["content"] += " please"  # one more shingle: Jaccard 17/18
+    near["messages"][1]["content"] += " please"  # 7 more characters
     rows += [rows[3], rows[4], near]
     write_jsonl(tmp_path / "train.jsonl", rows)
     return tmp_path
@@ -64,7 +64,7 @@ def test_duplicates_go_to_rejected_with_reason_and_line(dup_data):
         ("exact_duplicate", "train.jsonl:101", "duplicate of train.jsonl:4"),
         ("exact_duplicate", "train.jsonl:102", "duplicate of train.jsonl:5"),
         ("near_duplicate", "train.jsonl:103",
-         "near duplicate of train.jsonl:11 (Jaccard 0.94)")]
+         "near duplicate of train.jsonl:11 (similarity 0.95)")]
     assert rejected[0]["example"] == distinct_rows(100)[3]
     assert prepared.report["duplicates"] == {"exact": 2, "near": 1, "dropped": True}
     kept = [ex for name in ("train", "validation", "test")
