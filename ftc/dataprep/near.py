@@ -36,6 +36,7 @@ SAMPLE_MASK = 3  # long rows keep the grams whose hash & 3 == 0
 BUCKET_CAP = 64  # a band bucket larger than this pairs each member with its first 64 only
 _CHUNK_BYTES = 1 << 18  # texts hashed per numpy pass (stays in cache)
 _SPACE = re.compile(r"\s+")
+_NUMBER = re.compile(r"\d+")
 
 
 def near_text(pairs) -> str:
@@ -160,12 +161,19 @@ def candidate_pairs(texts: Sequence[str], members: Sequence[int] | None = None):
 
 
 def similarity(a: str, b: str, threshold: float = 0.0) -> float:
-    """Normalized Levenshtein similarity (0 when below `threshold`)."""
+    """Normalized Levenshtein similarity; 0 when below `threshold` or when the numbers differ.
+
+    Numbers carry the meaning of templated rows (ids, quantities, sums): "What is
+    12 + 7?" and "What is 12 + 8?" are different examples however close their
+    characters are, while a typo copy keeps its numbers.
+    """
     from rapidfuzz.distance import Levenshtein
 
     if not a and not b:
         return 1.0
     if min(len(a), len(b)) < threshold * max(len(a), len(b)):
+        return 0.0
+    if _NUMBER.findall(a) != _NUMBER.findall(b):
         return 0.0
     return Levenshtein.normalized_similarity(a, b, score_cutoff=threshold)
 

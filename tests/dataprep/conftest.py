@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
@@ -23,13 +22,10 @@ def chat(user: str, assistant: str, system: str | None = None) -> dict:
 
 
 def distinct_rows(n: int, start: int = 0) -> list[dict]:
-    """n chat examples far apart in words and in characters (no two are near duplicates)."""
-    out = []
-    for i in range(start, start + n):
-        h = hashlib.sha256(f"row {i}".encode()).hexdigest()
-        out.append(chat(f"question {i} about {h[:10]} with {h[10:22]} and {h[22:30]}",
-                        f"answer {h[30:40]} explains {h[40:52]} carefully {h[52:64]}"))
-    return out
+    """n chat examples that share no word 3-shingles with each other."""
+    return [chat(f"question {i} about topic t{i} with detail d{i * 7} and note n{i * 13}",
+                 f"answer a{i} explains e{i * 3} carefully c{i * 11}")
+            for i in range(start, start + n)]
 
 
 def write_jsonl(path: Path, rows: list) -> Path:

@@ -64,7 +64,7 @@ def test_duplicates_go_to_rejected_with_reason_and_line(dup_data):
         ("exact_duplicate", "train.jsonl:101", "duplicate of train.jsonl:4"),
         ("exact_duplicate", "train.jsonl:102", "duplicate of train.jsonl:5"),
         ("near_duplicate", "train.jsonl:103",
-         "near duplicate of train.jsonl:11 (similarity 0.95)")]
+         "near duplicate of train.jsonl:11 (similarity 0.94)")]
     assert rejected[0]["example"] == distinct_rows(100)[3]
     assert prepared.report["duplicates"] == {"exact": 2, "near": 1, "dropped": True}
     kept = [ex for name in ("train", "validation", "test")
@@ -224,10 +224,11 @@ def test_near_duplicate_chains_stay_in_one_split_when_kept(tmp_path):
 
     rng = random.Random(5)
     rows = distinct_rows(60)
-    for k in range(10):  # chains a ~ b ~ c with a !~ c
-        words = [f"x{k}v{rng.randrange(10**6)}" for _ in range(60)]
-        b = words[:20] + ["changed"] + words[21:]
-        c = b[:40] + ["again"] + b[41:]
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    for k in range(10):  # chains a ~ b ~ c with a !~ c (similarity 0.9, 0.9, 0.8)
+        words = [f"x{k}"] + ["".join(rng.choices(letters, k=8)) for _ in range(30)]
+        b = words[:5] + ["changed", "words"] + words[7:]
+        c = b[:20] + ["again", "changed"] + b[22:]
         rows += [chat(" ".join(w), "same answer for the chain") for w in (words, b, c)]
     write_jsonl(tmp_path / "train.jsonl", rows)
     lock = make_lock(["train.jsonl"], dedup={"exact": True, "near": False, "threshold": 0.85})
