@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable
 
 # Minimum and typical example counts per task (the product's data-size table).
 SIZE_TABLE: dict[str, tuple[int, int | None, str]] = {
@@ -32,21 +32,39 @@ _REFUSAL = re.compile(
 )
 
 
-def label_counts(labels: Sequence[str | None], task: str | None) -> Counter | None:
+def label_counts(labels: Iterable[str | None], task: str | None) -> Counter | None:
     """Class counts when the data is classification-like, else None.
 
     Classification-like: a small set of short responses, each repeated (or the
     first lines of the responses, for answers like "Category: x\nReply: ...").
     The recipe's task decides: classification always looks for labels, another
-    task never does, no task lets the data decide.
+    task never does, no task lets the data decide.  `labels` is read once and
+    no more than MAX_CLASSES distinct labels are ever held (a million distinct
+    answers are not counted: they already are not classes).
     """
     if task is not None and task != "classification":
         return None
-    if not labels or any(label is None for label in labels):
-        return None
-    for key in (str.strip, _first_line):
-        counts = Counter(key(label) for label in labels)
-        if _looks_like_classes(counts, len(labels)):
+    counters = [(str.strip, Counter()), (_first_line, Counter())]
+    alive = [True, True]
+    rows = 0
+    for label in labels:
+        if label is None:
+            return None
+        rows += 1
+        for k, (key, counts) in enumerate(counters):
+            if not alive[k]:
+                continue
+            value = key(label)
+            if len(value) > MAX_LABEL_CHARS or (value not in counts
+                                                 and len(counts) >= MAX_CLASSES):
+                alive[k] = False
+                counts.clear()
+            else:
+                counts[value] += 1
+        if not any(alive):
+            return None
+    for k, (_, counts) in enumerate(counters):
+        if alive[k] and _looks_like_classes(counts, rows):
             return counts
     return None
 

@@ -137,24 +137,39 @@ def _pairs_of_groups(keys, ids):
     return np.unique(pairs, axis=0)
 
 
+_GROUPS = ((False, SHORT_BANDS), (True, LONG_BANDS))  # (sampled grams, bands)
+_BATCH = 8192  # texts in memory at once while the band keys are computed
+
+
+def _in_group(lens, sampled: bool):
+    return lens >= LONG_MIN if sampled else lens < SHORT_MAX
+
+
 def candidate_pairs(texts: Sequence[str], members: Sequence[int] | None = None):
-    """(m, 2) int64 array of candidate index pairs (i < j) among `members` (default: all)."""
+    """(m, 2) int64 array of candidate index pairs (i < j) among `members` (default: all).
+
+    Texts are taken _BATCH at a time; what stays is each row's band keys.
+    """
     import numpy as np
 
     ids = np.arange(len(texts)) if members is None else np.asarray(members, dtype=np.int64)
-    lens = np.fromiter((len(texts[i]) for i in ids), dtype=np.int64, count=len(ids))
-    found = []
-    for group, sample, (bands, rows) in ((lens < SHORT_MAX, False, SHORT_BANDS),
-                                         (lens >= LONG_MIN, True, LONG_BANDS)):
-        group_ids = ids[group]
-        if len(group_ids) < 2:
-            continue
-        values, counts = grams([texts[i] for i in group_ids], sample)
-        sigs = signatures_flat(values, counts, NUM_PERM)
-        has = counts > 0
-        keys = _band_keys(sigs[has], bands, rows)
-        del sigs
-        found.append(_pairs_of_groups(keys, group_ids[has]))
+    keys: list[list] = [[] for _ in _GROUPS]
+    owners: list[list] = [[] for _ in _GROUPS]
+    for start in range(0, len(ids), _BATCH):
+        chunk = ids[start:start + _BATCH]
+        batch = [texts[int(i)] for i in chunk]
+        lens = np.fromiter((len(t) for t in batch), dtype=np.int64, count=len(batch))
+        for g, (sampled, (bands, rows)) in enumerate(_GROUPS):
+            where = np.flatnonzero(_in_group(lens, sampled))
+            if not len(where):
+                continue
+            values, counts = grams([batch[k] for k in where], sampled)
+            has = counts > 0
+            sigs = signatures_flat(values, counts, NUM_PERM)[has]
+            keys[g].append(_band_keys(sigs, bands, rows))
+            owners[g].append(chunk[where[has]])
+    found = [_pairs_of_groups(np.concatenate(keys[g], axis=1), np.concatenate(owners[g]))
+             for g in range(len(_GROUPS)) if keys[g]]
     if not found:
         return np.zeros((0, 2), dtype=np.int64)
     return np.unique(np.concatenate(found), axis=0)

@@ -15,26 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ftc.dataprep import dedup, formats, guidance, near, tokens
-from ftc.dataprep.readers import Row, read_any
+from ftc.dataprep.readers import ReadResult, Row, read_any
+from ftc.dataprep.rowstore import Example, FileRows
 from ftc.dataprep.rules import problem
 from ftc.dataprep.settings import DataSettings
 from ftc.dataprep.split import SPLITS, assign_splits
 from ftc.diagnostics import Diagnostic
 from ftc.secret_scan import has_secret_data, redact_data
-
-
-@dataclass
-class Example:
-    path: str
-    line: int
-    data: dict  # normalized
-    split: str
-    original: object = None  # the row as read, for rejected.jsonl
-    key: str = ""  # exact-duplicate identity
-
-    @property
-    def source(self) -> str:
-        return f"{self.path}:{self.line}"
 
 
 @dataclass
@@ -115,13 +102,15 @@ def run_pipeline(inputs: dict[str, list[tuple[Path, str]]], settings: DataSettin
                           run.rejected, run.diags, run.report)
 
 
-def _read(run: _Run, inputs: dict[str, list[tuple[Path, str]]]) -> dict[str, list[list[Row]]]:
+def _read(run: _Run, inputs: dict[str, list[tuple[Path, str]]]) -> dict[str, list[FileRows]]:
     stage = Stage("read")
-    out: dict[str, list[list[Row]]] = {}
+    out: dict[str, list[FileRows]] = {}
     run.report["inputs"] = []
     for split, files in inputs.items():
         for path, display in files:
-            result = read_any(path, display)
+            result = read_any(path, display, ReadResult(rows=FileRows()))
+            if not isinstance(result.rows, FileRows):  # a hub dataset, or a failed read
+                result.rows = FileRows.of(result.rows)
             run.diags += result.diagnostics
             stage.rows_in += result.seen
             stage.kept += len(result.rows)
@@ -136,21 +125,14 @@ def _read(run: _Run, inputs: dict[str, list[tuple[Path, str]]]) -> dict[str, lis
     return out
 
 
-def _file_format(rows: list[Row]) -> str | None:
-    counts = Counter(f for f in (formats.detect(r.value) for r in rows) if f)
-    if not counts:
-        return None
-    return max(formats.FORMATS, key=lambda f: (counts[f], -formats.FORMATS.index(f)))
-
-
-def _validate(run: _Run, rows: dict[str, list[list[Row]]]):
+def _validate(run: _Run, rows: dict[str, list[FileRows]]):
     stage = Stage("validate")
     examples: dict[str, list[Example]] = {}
     chosen = run.s.format if run.s.format != "auto" else None
     file_formats: list[tuple[str, str | None]] = []  # (split, fmt) per file, in order
     for split, files in rows.items():
         for file_rows in files:
-            file_formats.append((split, _file_format(file_rows)))
+            file_formats.append((split, file_rows.file_format()))
     overall = chosen or next((f for _, f in file_formats if f), None)
     run.report["file_formats"] = {}
     fmts = iter(file_formats)
@@ -162,7 +144,7 @@ def _validate(run: _Run, rows: dict[str, list[list[Row]]]):
             stage.rows_in += len(file_rows)
             if not file_rows:
                 continue
-            path = file_rows[0].path
+            path = file_rows.path
             run.report["file_formats"][path] = file_fmt
             mismatch = None
             if file_fmt and chosen and file_fmt != chosen:
@@ -173,14 +155,14 @@ def _validate(run: _Run, rows: dict[str, list[list[Row]]]):
             elif file_fmt and overall and file_fmt != overall:
                 mismatch = f"{path} is {file_fmt}, but the training data is {overall}"
             if mismatch:
-                run.diags.append(problem("FTC307", path, file_rows[0].line, mismatch,
+                run.diags.append(problem("FTC307", path, file_rows.lines[0], mismatch,
                                          hint="convert the file, or keep one format per run"))
-                for row in file_rows:
+                for row in file_rows.drain():
                     run.drop(stage, "wrong_format", split, f"{row.path}:{row.line}", row.value)
                 continue
             split_fmt = split_fmt or file_fmt
             fmt = file_fmt or overall
-            for row in file_rows:
+            for row in file_rows.drain():
                 _check_row(run, stage, examples[split], row, fmt, file_fmt, split)
     run.stages.append(stage)
     run.report["format"] = overall
@@ -228,12 +210,26 @@ def _add_system_prompt(run: _Run, examples: dict[str, list[Example]]) -> None:
     added = 0
     for items in examples.values():
         for ex in items:
-            messages = ex.data["messages"]
-            if messages[0]["role"] != "system":
-                ex.data["messages"] = [{"role": "system", "content": run.s.system_prompt},
-                                       *messages]
+            data = ex.data
+            if data["messages"][0]["role"] != "system":
+                data["messages"] = [{"role": "system", "content": run.s.system_prompt},
+                                    *data["messages"]]
+                ex.data = data
                 added += 1
     run.report["system_prompt_added"] = added
+
+
+class _Texts:
+    """The near-duplicate text of each example, computed when asked (not all held)."""
+
+    def __init__(self, items: list[Example], fmt: str) -> None:
+        self.items, self.fmt = items, fmt
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, i: int) -> str:
+        return near.near_text(formats.texts(self.items[i].data, self.fmt))
 
 
 def _dedup(run: _Run, examples: dict[str, list[Example]], fmt: str) -> dict:
@@ -248,9 +244,8 @@ def _dedup(run: _Run, examples: dict[str, list[Example]], fmt: str) -> dict:
         first: dict[str, int] = {}
         exact_of: list[int] = []
         for i, ex in enumerate(items):
-            key = dedup.exact_key(formats.texts(ex.data, fmt))
-            ex.key = key
-            exact_of.append(first.setdefault(key, i))
+            ex.key = dedup.exact_id(formats.texts(ex.data, fmt))
+            exact_of.append(first.setdefault(ex.key, i))
         reps = [i for i in range(len(items)) if exact_of[i] == i]
         dup_ids = [i for i in range(len(items)) if exact_of[i] != i]
         counts["exact"] += len(dup_ids)
@@ -264,7 +259,7 @@ def _dedup(run: _Run, examples: dict[str, list[Example]], fmt: str) -> dict:
                 run.diags.append(problem("FTC320", items[i].path, items[i].line,
                                          f"exact duplicate of {of.source}"))
         exact_stage.kept += len(items) - (len(dup_ids) if drop_exact else 0)
-        texts = [near.near_text(formats.texts(ex.data, fmt)) for ex in items]
+        texts = _Texts(items, fmt)
         matches = near.near_duplicates(texts, run.s.threshold, order=reps)
         near_of = {m.index: m.of for m in matches}
         if run.prepare and not run.s.near and run.s.split:
@@ -314,7 +309,8 @@ def _lengths(run: _Run, examples: dict[str, list[Example]], fmt: str) -> dict:
         return {}
     tokens.use_chat_template(tok, run.s.chat_template)
     try:
-        counts, method, refused = tokens.count_tokens(tok, [ex.data for ex in items], fmt)
+        counts, method, refused = tokens.count_tokens_of(tok, [ex.blob for ex in items], fmt,
+                                                         tokens.procs_available())
     except tokens.TemplateBroken as exc:
         run.diags.append(problem("FTC342", run.origin, 1, f"the chat template does not "
                                  f"compile: template line {exc.line}: {exc.message}",
@@ -388,9 +384,10 @@ def _split(run: _Run, examples: dict[str, list[Example]], fmt: str, groups: dict
         run.diags.append(problem("FTC324", run.origin, 1,
                                  "data.split validation + test fractions exceed 1"))
         return
-    labels = [formats.response(ex.data, fmt) for ex in items]
-    counts = guidance.label_counts(labels, run.s.task)
-    strata = [guidance.label_of(lab, counts) for lab in labels]
+    counts = guidance.label_counts((formats.response(ex.data, fmt) for ex in items),
+                                   run.s.task)
+    strata = ([guidance.label_of(formats.response(ex.data, fmt), counts) for ex in items]
+              if counts else [None] * len(items))
     group_ids = [groups.get(id(ex), id(ex)) for ex in items]
     names = assign_splits(group_ids, strata, fractions, run.s.seed)
     examples.clear()
@@ -413,7 +410,7 @@ def _leakage(run: _Run, examples: dict[str, list[Example]], fmt: str) -> None:
     if len(order) < 2:
         return
     items = [ex for s in order for ex in examples[s]]
-    seen: dict[str, Example] = {}
+    seen: dict[int, Example] = {}
     exact_leaks: set[int] = set()
     for ex in items:
         earlier = seen.get(ex.key)
@@ -424,8 +421,7 @@ def _leakage(run: _Run, examples: dict[str, list[Example]], fmt: str) -> None:
                 hint="training on evaluation data inflates every metric; remove one copy"))
             exact_leaks.add(id(ex))
         seen.setdefault(ex.key, ex)
-    index = near.NearIndex([near.near_text(formats.texts(ex.data, fmt)) for ex in items],
-                           run.s.threshold)
+    index = near.NearIndex(_Texts(items, fmt), run.s.threshold)
     split_of = [ex.split for ex in items]
     for i, ex in enumerate(items):
         if ex.split != order[0] and id(ex) not in exact_leaks:
@@ -448,15 +444,15 @@ def _advice(run: _Run, examples: dict[str, list[Example]], fmt: str) -> None:
         if not any(d.is_error for d in run.diags) or run.prepare:
             run.diags.append(problem("FTC303", run.origin, 1, "no training examples left"))
         return
-    labels = [formats.response(ex.data, fmt) for ex in train]
-    counts = guidance.label_counts(labels, run.s.task)
+    counts = guidance.label_counts((formats.response(ex.data, fmt) for ex in train),
+                                   run.s.task)
     run.report["labels"] = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))) \
         if counts else None
     worst = guidance.imbalance(counts) if counts else None
     if worst and worst[4] > run.s.max_ratio and not run.s.class_weighting:
         big, n_big, small, n_small, ratio = worst
-        first_small = next(ex for ex, lab in zip(train, labels, strict=True)
-                           if guidance.label_of(lab, counts) == small)
+        first_small = next(ex for ex in train if guidance.label_of(
+            formats.response(ex.data, fmt), counts) == small)
         run.diags.append(problem(
             "FTC330", first_small.path, first_small.line,
             f"class imbalance {ratio:.0f}:1 (over {run.s.max_ratio:g}:1): {big!r} has {n_big} "

@@ -53,10 +53,11 @@ class ReadResult:
     sha256: str | None = None
 
 
-def read_any(path: Path, display: str) -> ReadResult:
+def read_any(path: Path, display: str, into: ReadResult | None = None) -> ReadResult:
     """Read one file (or hub id); problems become diagnostics, never exceptions.
 
     Only a regular file is opened (a FIFO would block, /dev/zero never ends).
+    `into` lets the pipeline pass a result whose `rows` stores rows compactly.
     """
     kind = SUFFIXES.get(path.suffix.lower())
     try:
@@ -75,7 +76,7 @@ def read_any(path: Path, display: str) -> ReadResult:
     if kind is None:
         return _fail("FTC304", display, f"unsupported file type {path.suffix or '(none)'!r}",
                      hint="use .jsonl, .json, .csv or .parquet")
-    result = ReadResult()
+    result = into if into is not None else ReadResult()
     try:
         if kind == "parquet":
             _read_parquet(path, display, result)

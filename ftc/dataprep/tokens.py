@@ -168,3 +168,60 @@ def percentiles(values: Sequence[int]) -> dict:
     return {"min": ordered[0], "p50": rank(0.5), "p90": rank(0.9), "p95": rank(0.95),
             "p99": rank(0.99), "max": ordered[-1],
             "mean": round(sum(ordered) / len(ordered), 1), "total": sum(ordered)}
+
+
+_CHUNK = 1024  # examples per task when counting on several processes
+_worker_tokenizer = None
+
+
+def procs_available() -> int:
+    """Processes for the per-row stages: FTC_DATA_PROCS, else the CPUs this process may use."""
+    import os
+
+    given = os.environ.get("FTC_DATA_PROCS", "")
+    if given.isdigit() and int(given) > 0:
+        return int(given)
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+
+
+def _count_chunk(args: tuple[list[str], str]) -> tuple:
+    import json
+
+    blobs, fmt = args
+    try:
+        return ("ok", *count_tokens(_worker_tokenizer, [json.loads(b) for b in blobs], fmt))
+    except TemplateBroken as exc:  # its two arguments do not survive pickling: sent as a tuple
+        return ("broken", exc.line, exc.message)
+
+
+def count_tokens_of(tokenizer, blobs: Sequence[str], fmt: str,
+                    procs: int = 1) -> tuple[list[int], str, dict[int, str]]:
+    """`count_tokens` for examples given as JSON texts, on `procs` forked processes.
+
+    Chunks keep memory bounded (one chunk of decoded examples per process); the
+    rendering through the chat template is Python, so processes, not threads.
+    """
+    global _worker_tokenizer
+    import multiprocessing
+
+    chunks = [(list(blobs[i:i + _CHUNK]), fmt) for i in range(0, len(blobs), _CHUNK)]
+    _worker_tokenizer = tokenizer
+    try:
+        if procs > 1 and len(chunks) > 1 and "fork" in multiprocessing.get_all_start_methods():
+            with multiprocessing.get_context("fork").Pool(min(procs, len(chunks))) as pool:
+                results = list(pool.imap(_count_chunk, chunks))
+        else:
+            results = [_count_chunk(chunk) for chunk in chunks]
+    finally:
+        _worker_tokenizer = None
+    counts: list[int] = []
+    refused: dict[int, str] = {}
+    method = "chat template" if getattr(tokenizer, "chat_template", None) else \
+        "plain text (the tokenizer has no chat template)"
+    for k, result in enumerate(results):
+        if result[0] == "broken":
+            raise TemplateBroken(result[1], result[2])
+        _, chunk_counts, method, chunk_refused = result
+        counts += chunk_counts
+        refused.update({k * _CHUNK + i: m for i, m in chunk_refused.items()})
+    return counts, method, refused
