@@ -15,16 +15,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Iterable, Sequence
 
 NUM_PERM = 128
-_SPACE = re.compile(r"\s+")
 
 
 def exact_key(pairs: Iterable[tuple[str, str]]) -> str:
     """Identity of an example for exact dedup: its (role, text) pairs, whitespace-collapsed."""
-    canon = [[role, _SPACE.sub(" ", text).strip()] for role, text in pairs]
+    canon = [[role, " ".join(text.split())] for role, text in pairs]
     return hashlib.sha1(json.dumps(canon, ensure_ascii=False).encode("utf-8")).hexdigest()
 
 

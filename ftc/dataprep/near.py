@@ -35,13 +35,12 @@ LONG_BANDS = (21, 6)  # 0.98 at 0.75; unrelated long rows (Jaccard ~0.1) almost 
 SAMPLE_MASK = 3  # long rows keep the grams whose hash & 3 == 0
 BUCKET_CAP = 64  # a band bucket larger than this pairs each member with its first 64 only
 _CHUNK_BYTES = 1 << 18  # texts hashed per numpy pass (stays in cache)
-_SPACE = re.compile(r"\s+")
 _NUMBER = re.compile(r"\d+")
 
 
 def near_text(pairs) -> str:
     """The text near duplicates are compared on: roles and texts, lowercased, spaces collapsed."""
-    return _SPACE.sub(" ", "\n".join(f"{role}: {text}" for role, text in pairs)).strip().lower()
+    return " ".join("\n".join(f"{role}: {text}" for role, text in pairs).split()).lower()
 
 
 @dataclass(frozen=True)

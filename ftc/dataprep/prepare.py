@@ -103,8 +103,8 @@ def write_outputs(result: PipelineResult, out_dir: Path) -> None:
     try:
         for name, items in result.splits.items():
             with (tmp / f"{name}.jsonl").open("w", encoding="utf-8", newline="\n") as fh:
-                for ex in items:
-                    fh.write(_dump(ex.data) + "\n")
+                for ex in items:  # the example's JSON text as held (same bytes as _dump)
+                    fh.write((getattr(ex, "blob", None) or _dump(ex.data)) + "\n")
         with (tmp / "rejected.jsonl").open("w", encoding="utf-8", newline="\n") as fh:
             for entry in result.rejected:
                 fh.write(_dump(redact_data(entry)) + "\n")
