@@ -1,6 +1,7 @@
 """One timed data preparation, in its own process: `python -m benchmarks.data_child
-{new,old} DIR [TOKENIZER] [NUM_PROC]`.  Prints one JSON line: seconds, peak RSS (MiB),
-splits, and the load average before and after.
+{new,old} DIR [TOKENIZER|-]` (FTC_DATA_PROCS sets the processes of `new`).
+Prints one JSON line: seconds, peak RSS (MiB), splits, rows, and the load
+average before and after.
 
 `new` is `prepare_for_run`, what `ftc run` does first.  `old` is the pipeline as
 it was before issue 18 (benchmarks/legacy_dataprep, a verbatim copy) with the
@@ -17,12 +18,10 @@ import time
 from pathlib import Path
 
 
-def _lock(tokenizer: str | None, num_proc: str | None) -> dict:
+def _lock(tokenizer: str | None) -> dict:
     data = {"format": "auto", "train": ["train.jsonl"],
             "split": {"train": 0.8, "validation": 0.1, "test": 0.1},
             "dedup": {"exact": True, "near": True, "threshold": 0.85}}
-    if num_proc:
-        data["num_proc"] = int(num_proc)
     model = {"base": tokenizer or "no-such/model"}
     if tokenizer:
         model["max_seq_length"] = 2048
@@ -50,10 +49,9 @@ def _new(lock: dict, tmp: Path) -> dict:
 def main() -> None:
     side, tmp = sys.argv[1], Path(sys.argv[2])
     tokenizer = sys.argv[3] if len(sys.argv) > 3 and sys.argv[3] != "-" else None
-    num_proc = sys.argv[4] if len(sys.argv) > 4 else None
     load = os.getloadavg()[0]
     t0 = time.perf_counter()
-    lock = _lock(tokenizer, num_proc)
+    lock = _lock(tokenizer)
     report = (_old if side == "old" else _new)(lock, tmp)
     seconds = time.perf_counter() - t0
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -189,14 +189,19 @@ def _prepare(args: argparse.Namespace) -> int:
             lock["data"][key] = _relative(lock["data"][key], base)
     out = Path(args.output) if args.output else (
         Path(values.get("output_dir", "runs")) / str(values.get("name", "run")) / "data")
+    cache_dir = Path(values.get("output_dir", "runs")) / str(values.get("name", "run")) / ".cache"
     try:
-        prepared = prepare_for_run(lock, base, out, origin=args.recipe)
+        prepared = prepare_for_run(lock, base, out, origin=args.recipe,
+                                   cache_dir=cache_dir.resolve() / "data")
     except FtcError as exc:
         return fail(args, "data prepare", "data errors; nothing written", exc.diagnostics)
     except OSError as exc:
         return fail(args, "data prepare", f"cannot write {out}: {exc.strerror or exc}")
     if prepared.diagnostics:
         sys.stderr.write(render(prepared.diagnostics, "text") + "\n")
+    if prepared.cached_from:
+        sys.stderr.write(f"reused the data prepared earlier (cache {prepared.cached_from}): "
+                         "same inputs, data settings and tokenizer\n")
     if args.json:
         print(json.dumps(redact_data(prepared.report), indent=2, ensure_ascii=False))
     else:

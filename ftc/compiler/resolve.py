@@ -30,7 +30,7 @@ KIND_BLOCKS = {
 PATH_KEYS = (
     "model.base", "model.tokenizer", "data.train", "data.validation", "data.test",
     "method.distill.teacher", "method.distill.generate.prompts", "method.distill.generate.output",
-    "method.rlhf.reward_model", "hardware.deepspeed_config", "output_dir",
+    "method.rlhf.reward_model", "hardware.deepspeed_config", "output_dir", "data.cache_dir",
 )
 
 
@@ -466,7 +466,7 @@ def rule_paths(r: Resolved, t: dict) -> None:
         if value is None:
             continue
         base = r.base_dirs.get(path, r.recipe_dir or Path.cwd())
-        if path.startswith("data."):
+        if path in ("data.train", "data.validation", "data.test"):
             new = [data_ref(base, v) for v in value]
         elif path in ("model.base", "model.tokenizer", "method.distill.teacher",
                       "method.rlhf.reward_model"):

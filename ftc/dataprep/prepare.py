@@ -20,7 +20,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from ftc.dataprep import cache
 from ftc.dataprep.pipeline import PipelineResult, run_pipeline
+from ftc.dataprep.rules import problem
 from ftc.dataprep.settings import DataSettings, data_paths
 from ftc.dataprep.split import SPLITS
 from ftc.diagnostics import FtcError
@@ -38,17 +40,22 @@ class PreparedSplits:
     format: str
     report: dict
     diagnostics: list  # warnings that did not stop the preparation
+    cached_from: Path | None = None  # the cache entry reused, when nothing was prepared
 
 
 def prepare_for_run(lock: dict, lock_dir: Path, out_dir: Path,
-                    origin: str | None = None) -> PreparedSplits:
+                    origin: str | None = None, cache_dir: Path | None = None) -> PreparedSplits:
     """Check, clean, dedup and split the lock's data into out_dir.
 
     Raises FtcError (with every error diagnostic) when the data has errors;
     then nothing is written.  `origin` names the recipe or lock in findings
-    that belong to no data line (default: lock_dir/recipe.lock.yaml).
+    that belong to no data line (default: lock_dir/recipe.lock.yaml).  The
+    result is cached by content in data.cache_dir, else in `cache_dir` (the
+    caller's default; None: no cache); a second call with the same inputs and
+    settings copies the cached files (PreparedSplits.cached_from says so).
     """
     lock_dir = Path(lock_dir)
+    out_dir = Path(out_dir)
     settings = DataSettings.from_lock(lock, lock_dir)
     data = lock.get("data") or {}
     inputs = {"train": data_paths(data.get("train"), lock_dir)}
@@ -56,17 +63,53 @@ def prepare_for_run(lock: dict, lock_dir: Path, out_dir: Path,
         if data.get(name):
             inputs[name] = data_paths(data.get(name), lock_dir)
     origin = origin or str(lock_dir / "recipe.lock.yaml")
+    folder = _cache_folder(data, lock_dir, cache_dir, origin)
+    key = cache.content_key(inputs, settings) if folder else None
+    hit = cache.load(folder, key, origin) if key else None
+    if hit:
+        entry, meta = hit
+        _replace_dir(out_dir, lambda tmp: cache.fill(entry, meta, tmp))
+        report = json.loads((out_dir / "report.json").read_text(encoding="utf-8"))
+        return _prepared(out_dir, meta["files"], meta["format"], report, meta["warnings"],
+                         entry)
     result = run_pipeline(inputs, settings, prepare=True, origin=origin)
     errors = [d for d in result.diagnostics if d.is_error]
     if errors:
         raise FtcError(errors)
     warnings = summarize(result.diagnostics)
-    write_outputs(result, Path(out_dir))
-    out_dir = Path(out_dir)
-    paths = {name: (out_dir / f"{name}.jsonl" if name in result.splits else None)
+    write_outputs(result, out_dir)
+    fmt = result.format or "auto"
+    if key:
+        cache.store(folder, key, out_dir, fmt, warnings, origin)
+    return _prepared(out_dir, [f"{n}.jsonl" for n in result.splits], fmt, result.report,
+                     warnings)
+
+
+def _prepared(out_dir: Path, files: list[str], fmt: str, report: dict, warnings: list,
+              cached_from: Path | None = None) -> PreparedSplits:
+    paths = {name: (out_dir / f"{name}.jsonl" if f"{name}.jsonl" in files else None)
              for name in SPLITS}
-    return PreparedSplits(paths["train"], paths["validation"], paths["test"],
-                          result.format or "auto", result.report, warnings)
+    return PreparedSplits(paths["train"], paths["validation"], paths["test"], fmt, report,
+                          warnings, cached_from)
+
+
+def _cache_folder(data: dict, lock_dir: Path, default: Path | None, origin: str) -> Path | None:
+    """data.cache_dir (an unusable one is an error), else `default` (unusable: no cache)."""
+    given = data.get("cache_dir")
+    folder = Path(given) if given else default
+    if folder is None:
+        return None
+    if not folder.is_absolute():
+        folder = lock_dir / folder
+    if not given:  # created when an entry is stored: a failed preparation leaves nothing
+        return folder if folder.is_dir() or not folder.exists() else None
+    try:
+        cache.check_folder(folder)
+    except cache.CacheUnusable as exc:
+        raise FtcError([problem("FTC326", origin, 1, f"data.cache_dir: {exc}",
+                                hint="point data.cache_dir at a writable folder, or remove "
+                                     "it to cache beside the runs")]) from None
+    return folder
 
 
 def summarize(diagnostics: list, shown: int = SHOWN_PER_RULE) -> list:
@@ -92,15 +135,9 @@ def _dump(obj: object) -> str:
 
 
 def write_outputs(result: PipelineResult, out_dir: Path) -> None:
-    """Write the splits, report and rejected rows; replace out_dir atomically.
+    """Write the splits, report and rejected rows; replace out_dir atomically."""
 
-    Only an empty directory or an earlier output (it has report.json) is
-    replaced: `-o ~` must never move a home directory aside and delete it.
-    """
-    _check_replaceable(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
+    def fill(tmp: Path) -> None:
         for name, items in result.splits.items():
             with (tmp / f"{name}.jsonl").open("w", encoding="utf-8", newline="\n") as fh:
                 for ex in items:  # the example's JSON text as held (same bytes as _dump)
@@ -111,6 +148,21 @@ def write_outputs(result: PipelineResult, out_dir: Path) -> None:
         (tmp / "report.json").write_text(
             json.dumps(redact_data(result.report), indent=2, ensure_ascii=False) + "\n",
             encoding="utf-8")
+
+    _replace_dir(out_dir, fill)
+
+
+def _replace_dir(out_dir: Path, fill) -> None:
+    """Fill a sibling temporary folder, then put it in out_dir's place in one rename.
+
+    Only an empty directory or an earlier output (it has report.json) is
+    replaced: `-o ~` must never move a home directory aside and delete it.
+    """
+    _check_replaceable(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        fill(tmp)
         os.chmod(tmp, 0o755)
         old = None
         if out_dir.exists():

@@ -37,6 +37,7 @@ RULES: dict[str, tuple[str, str]] = {
     "FTC323": (ERROR, "leakage: near duplicate across splits"),
     "FTC324": (ERROR, "invalid data settings"),
     "FTC325": (WARNING, "secret-shaped string in an example (left out)"),
+    "FTC326": (ERROR, "data cache folder unusable"),
     "FTC330": (WARNING, "class imbalance"),
     "FTC331": (WARNING, "fewer examples than recommended for the task"),
     "FTC340": (WARNING, "examples longer than model.max_seq_length"),

@@ -34,12 +34,20 @@ class Splits:
 
 def prepare(lock: RunLock, out_dir: Path):
     """The seam: dataprep's checks, dedup, length policy and split, written to out_dir."""
+    import sys
+
     from ftc.dataprep import prepare_for_run
+    from ftc.runtime.run_dir import runs_root
 
     try:
-        return prepare_for_run(_absolute_data(lock), lock.dir, out_dir, origin=str(lock.path))
+        prepared = prepare_for_run(_absolute_data(lock), lock.dir, out_dir, origin=str(lock.path),
+                                   cache_dir=runs_root(lock) / ".cache" / "data")
     except FtcError as exc:
         raise RunFailure(exc.diagnostics) from None
+    if prepared.cached_from:
+        sys.stderr.write(f"ftc: data: reused the prepared data cached in {prepared.cached_from} "
+                         "(same inputs, data settings and tokenizer)\n")
+    return prepared
 
 
 def _absolute_data(lock: RunLock) -> dict:
@@ -54,6 +62,8 @@ def _absolute_data(lock: RunLock) -> dict:
         if entries:
             data[split] = [e if _is_dataset_id(e, lock) else str(lock.local(e))
                            for e in entries]
+    if data.get("cache_dir"):
+        data["cache_dir"] = str(lock.local(data["cache_dir"]))
     return values
 
 
