@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ftc.dataprep.dedup import NUM_PERM, signatures_flat
+from ftc.dataprep.progress import Progress
 
 GRAM = 5
 SHORT_MAX = 300  # characters: rows below index with all grams
@@ -144,7 +145,8 @@ def _in_group(lens, sampled: bool):
     return lens >= LONG_MIN if sampled else lens < SHORT_MAX
 
 
-def candidate_pairs(texts: Sequence[str], members: Sequence[int] | None = None):
+def candidate_pairs(texts: Sequence[str], members: Sequence[int] | None = None,
+                    shown: Progress | None = None):
     """(m, 2) int64 array of candidate index pairs (i < j) among `members` (default: all).
 
     Texts are taken _BATCH at a time; what stays is each row's band keys.
@@ -167,6 +169,8 @@ def candidate_pairs(texts: Sequence[str], members: Sequence[int] | None = None):
             sigs = signatures_flat(values, counts, NUM_PERM)[has]
             keys[g].append(_band_keys(sigs, bands, rows))
             owners[g].append(chunk[where[has]])
+        if shown is not None:
+            shown.advance(len(chunk))
     found = [_pairs_of_groups(np.concatenate(keys[g], axis=1), np.concatenate(owners[g]))
              for g in range(len(_GROUPS)) if keys[g]]
     if not found:
@@ -196,10 +200,12 @@ class NearIndex:
     """Candidate pairs of a batch of texts, confirmed on demand with the edit distance."""
 
     def __init__(self, texts: Sequence[str], threshold: float,
-                 members: Sequence[int] | None = None) -> None:
+                 members: Sequence[int] | None = None, stage: str = "near dedup") -> None:
         self.texts = texts
         self.threshold = threshold
-        pairs = candidate_pairs(texts, members)
+        count = len(texts) if members is None else len(members)
+        with Progress(f"{stage}: signatures", count) as shown:
+            pairs = candidate_pairs(texts, members, shown)
         self.neighbours: dict[int, list[int]] = {}
         for i, j in pairs.tolist():
             self.neighbours.setdefault(i, []).append(j)
@@ -226,7 +232,8 @@ class NearIndex:
 
 
 def near_duplicates(texts: Sequence[str], threshold: float,
-                    order: Sequence[int] | None = None) -> list[NearMatch]:
+                    order: Sequence[int] | None = None,
+                    stage: str = "near dedup") -> list[NearMatch]:
     """Each example (in `order`) that nearly repeats an earlier kept one.
 
     Examples are visited in order; one with no match among the kept ones is
@@ -234,22 +241,25 @@ def near_duplicates(texts: Sequence[str], threshold: float,
     clusters are star-shaped around their first member; deterministic).
     """
     order = list(range(len(texts))) if order is None else list(order)
-    index = NearIndex(texts, threshold, order)
+    index = NearIndex(texts, threshold, order, stage)
     kept: set[int] = set()
     found: list[NearMatch] = []
-    for i in order:
-        match = index.best_match(i, allowed=kept.__contains__)
-        if match is None:
-            kept.add(i)
-        else:
-            found.append(match)
+    with Progress(f"{stage}: confirm", len(order)) as shown:
+        for i in order:
+            match = index.best_match(i, allowed=kept.__contains__)
+            if match is None:
+                kept.add(i)
+            else:
+                found.append(match)
+            shown.advance()
     return found
 
 
-def near_groups(texts: Sequence[str], threshold: float, order: Sequence[int]) -> dict[int, int]:
+def near_groups(texts: Sequence[str], threshold: float, order: Sequence[int],
+                stage: str = "near groups") -> dict[int, int]:
     """Group id per example: connected components of the confirmed near-duplicate graph,
     so a split by group puts no near-duplicate pair on two sides."""
-    index = NearIndex(texts, threshold, order)
+    index = NearIndex(texts, threshold, order, stage)
     parent = {i: i for i in order}
 
     def find(i: int) -> int:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ftc.dataprep import dedup, formats, guidance, near, tokens
+from ftc.dataprep.progress import Progress
 from ftc.dataprep.readers import ReadResult, Row, read_any
 from ftc.dataprep.rowstore import Example, FileRows
 from ftc.dataprep.rules import problem
@@ -126,6 +127,11 @@ def _read(run: _Run, inputs: dict[str, list[tuple[Path, str]]]) -> dict[str, lis
 
 
 def _validate(run: _Run, rows: dict[str, list[FileRows]]):
+    with Progress("validate", sum(len(f) for files in rows.values() for f in files)) as shown:
+        return _validate_rows(run, rows, shown)
+
+
+def _validate_rows(run: _Run, rows: dict[str, list[FileRows]], shown: Progress):
     stage = Stage("validate")
     examples: dict[str, list[Example]] = {}
     chosen = run.s.format if run.s.format != "auto" else None
@@ -158,11 +164,13 @@ def _validate(run: _Run, rows: dict[str, list[FileRows]]):
                 run.diags.append(problem("FTC307", path, file_rows.lines[0], mismatch,
                                          hint="convert the file, or keep one format per run"))
                 for row in file_rows.drain():
+                    shown.advance()
                     run.drop(stage, "wrong_format", split, f"{row.path}:{row.line}", row.value)
                 continue
             split_fmt = split_fmt or file_fmt
             fmt = file_fmt or overall
             for row in file_rows.drain():
+                shown.advance()
                 _check_row(run, stage, examples[split], row, fmt, file_fmt, split)
     run.stages.append(stage)
     run.report["format"] = overall
@@ -243,9 +251,11 @@ def _dedup(run: _Run, examples: dict[str, list[Example]], fmt: str) -> dict:
         exact_stage.rows_in += len(items)
         first: dict[str, int] = {}
         exact_of: list[int] = []
-        for i, ex in enumerate(items):
-            ex.key = dedup.exact_id(formats.texts(ex.data, fmt))
-            exact_of.append(first.setdefault(ex.key, i))
+        with Progress(f"exact dedup ({split})", len(items)) as shown:
+            for i, ex in enumerate(items):
+                ex.key = dedup.exact_id(formats.texts(ex.data, fmt))
+                exact_of.append(first.setdefault(ex.key, i))
+                shown.advance()
         reps = [i for i in range(len(items)) if exact_of[i] == i]
         dup_ids = [i for i in range(len(items)) if exact_of[i] != i]
         counts["exact"] += len(dup_ids)
@@ -260,11 +270,13 @@ def _dedup(run: _Run, examples: dict[str, list[Example]], fmt: str) -> dict:
                                          f"exact duplicate of {of.source}"))
         exact_stage.kept += len(items) - (len(dup_ids) if drop_exact else 0)
         texts = _Texts(items, fmt)
-        matches = near.near_duplicates(texts, run.s.threshold, order=reps)
+        matches = near.near_duplicates(texts, run.s.threshold, order=reps,
+                                       stage=f"near dedup ({split})")
         near_of = {m.index: m.of for m in matches}
         if run.prepare and not run.s.near and run.s.split:
             # duplicates stay in the data: keep whole near-duplicate chains together
-            near_of = near.near_groups(texts, run.s.threshold, order=reps)
+            near_of = near.near_groups(texts, run.s.threshold, order=reps,
+                                       stage=f"near groups ({split})")
         del texts
         counts["near"] += len(matches)
         drop_near = run.prepare and run.s.near

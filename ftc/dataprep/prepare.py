@@ -22,6 +22,7 @@ from pathlib import Path
 
 from ftc.dataprep import cache
 from ftc.dataprep.pipeline import PipelineResult, run_pipeline
+from ftc.dataprep.progress import Progress
 from ftc.dataprep.rules import problem
 from ftc.dataprep.settings import DataSettings, data_paths
 from ftc.dataprep.split import SPLITS
@@ -138,10 +139,12 @@ def write_outputs(result: PipelineResult, out_dir: Path) -> None:
     """Write the splits, report and rejected rows; replace out_dir atomically."""
 
     def fill(tmp: Path) -> None:
-        for name, items in result.splits.items():
-            with (tmp / f"{name}.jsonl").open("w", encoding="utf-8", newline="\n") as fh:
-                for ex in items:  # the example's JSON text as held (same bytes as _dump)
-                    fh.write((getattr(ex, "blob", None) or _dump(ex.data)) + "\n")
+        with Progress("write", sum(len(items) for items in result.splits.values())) as shown:
+            for name, items in result.splits.items():
+                with (tmp / f"{name}.jsonl").open("w", encoding="utf-8", newline="\n") as fh:
+                    for ex in items:  # the example's JSON text as held (same bytes as _dump)
+                        fh.write((getattr(ex, "blob", None) or _dump(ex.data)) + "\n")
+                        shown.advance()
         with (tmp / "rejected.jsonl").open("w", encoding="utf-8", newline="\n") as fh:
             for entry in result.rejected:
                 fh.write(_dump(redact_data(entry)) + "\n")

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ftc.dataprep.formats import COMPLETION, MESSAGES, PREFERENCE
+from ftc.dataprep.progress import Progress
 from ftc.safe_files import FileProblem, kind_of, stat_path
 
 _BATCH = 512
@@ -208,10 +209,18 @@ def count_tokens_of(tokenizer, blobs: Sequence[str], fmt: str,
     _worker_tokenizer = tokenizer
     try:
         if procs > 1 and len(chunks) > 1 and "fork" in multiprocessing.get_all_start_methods():
-            with multiprocessing.get_context("fork").Pool(min(procs, len(chunks))) as pool:
-                results = list(pool.imap(_count_chunk, chunks))
+            with multiprocessing.get_context("fork").Pool(min(procs, len(chunks))) as pool, \
+                    Progress(f"tokens ({procs} processes)", len(blobs)) as shown:
+                results = []
+                for chunk, result in zip(chunks, pool.imap(_count_chunk, chunks), strict=True):
+                    results.append(result)
+                    shown.advance(len(chunk[0]))
         else:
-            results = [_count_chunk(chunk) for chunk in chunks]
+            with Progress("tokens", len(blobs)) as shown:
+                results = []
+                for chunk in chunks:
+                    results.append(_count_chunk(chunk))
+                    shown.advance(len(chunk[0]))
     finally:
         _worker_tokenizer = None
     counts: list[int] = []

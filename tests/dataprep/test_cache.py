@@ -91,3 +91,31 @@ def test_unusable_default_cache_only_skips_caching(data_dir):
     prepared = prepare_for_run(make_lock(["train.jsonl"]), data_dir, data_dir / "out",
                                cache_dir=data_dir / "cache")
     assert prepared.cached_from is None and prepared.train.is_file()
+
+
+def test_data_prepare_says_when_it_reused_the_cache(tmp_path, cli, monkeypatch):
+    write_jsonl(tmp_path / "data" / "train.jsonl", distinct_rows(50))
+    (tmp_path / "r.yaml").write_text(
+        "name: demo\nmodel: {base: models/none}\nmethod: {kind: lora}\n"
+        "data: {train: data/train.jsonl}\noutput_dir: runs\n")
+    monkeypatch.chdir(tmp_path)
+    code, _, err = cli("data", "prepare", "r.yaml")
+    assert code == 0 and "reused" not in err
+    code, out, err = cli("data", "prepare", "r.yaml")
+    assert code == 0
+    assert "reused the data prepared earlier (cache " in err
+    assert str(tmp_path / "runs" / "demo" / ".cache" / "data") in err
+    assert "train.jsonl 40" in out
+
+
+def test_data_prepare_with_an_unusable_cache_dir_fails_with_the_rule(tmp_path, cli):
+    write_jsonl(tmp_path / "train.jsonl", distinct_rows(30))
+    (tmp_path / "taken").write_text("a file")
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("name: demo\nmodel: {base: models/none}\nmethod: {kind: lora}\n"
+                      "data: {train: train.jsonl, cache_dir: taken}\n")
+    code, _, err = cli("data", "prepare", recipe, "-o", tmp_path / "out")
+    assert code == 1
+    assert f"{recipe}:1:1: error: FTC326 data.cache_dir: {tmp_path / 'taken'} exists and " \
+           "is not a directory" in err
+    assert "Traceback" not in err and not (tmp_path / "out").exists()
