@@ -182,7 +182,7 @@ def _tokenizer_part(tmp: Path, quick: bool) -> list[str]:
     size = 25_000
     data, truth = _data(tmp, size)
     one, two = [], []
-    for k in range(3 if quick else 2):
+    for k in range(3):
         for procs in ((1, 2) if k % 2 == 0 else (2, 1)):
             (one if procs == 1 else two).append(_child("new", data, tokenizer, procs))
     _remove(data)

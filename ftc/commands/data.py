@@ -59,7 +59,7 @@ def register(p: argparse.ArgumentParser) -> None:
                                       "instruction", "alignment"],
                    help="what the data teaches (data-size advice, label balance)")
     c.add_argument("--threshold", type=float, default=0.85, metavar="J",
-                   help="near-duplicate Jaccard threshold (default 0.85)")
+                   help="near-duplicate edit-similarity threshold (default 0.85)")
     c.add_argument("--max-ratio", type=float, default=10.0, metavar="R",
                    help="largest:smallest class ratio that warns (default 10)")
     c.add_argument("--user-facing", action="store_true",

@@ -55,7 +55,7 @@ def summary_rows(report: dict) -> list[tuple[str, str]]:
     dups = report.get("duplicates") or {}
     out.append(("exact duplicates", f"{dups.get('exact', 0):,}"))
     threshold = (report.get("settings") or {}).get("dedup", {}).get("threshold")
-    out.append((f"near duplicates (Jaccard >= {threshold})", f"{dups.get('near', 0):,}"))
+    out.append((f"near duplicates (similarity >= {threshold})", f"{dups.get('near', 0):,}"))
     if "leakage" in report:
         out.append(("leaked across splits", f"{report['leakage']:,}"))
     labels = report.get("labels")

@@ -8,15 +8,18 @@ character 5-grams of the UTF-8 bytes, and only candidates are confirmed with the
 edit distance: a reported near duplicate is never an LSH false positive.
 
 Rows are indexed in two length groups, each with LSH bands that suit it:
-short rows (under SHORT_MAX characters) on all their 5-grams with 4-row bands
+short rows (under SHORT_MAX characters) on all their 5-grams with 5-row bands
 (a few edits remove a large share of a short row's grams); longer rows
 (LONG_MIN characters and up) on a content-defined quarter of their grams (the
 same grams in both copies, a quarter of the hashing work) with 6-row bands.
-Rows in between are in both groups.  Two rows whose lengths differ by more
-than the allowed edits cannot reach the threshold, so no pair is lost at the
-seam.  The banding is done with numpy (sort the band hashes, pair equal ones):
-the index is the signatures and row ids, about 0.6 KB per row, where
-datasketch's in-memory MinHashLSH holds Python objects for every band entry.
+Rows in between are in both groups: two rows whose lengths differ by more than
+the allowed edits (15% at 0.85) cannot reach the threshold, so no pair is lost
+at the seam.  The bands are tuned for copies with a few scattered edits: a
+threshold well below 0.85, or a copy rewritten throughout, is found only when
+its grams still meet in a band.  The banding is done with numpy (sort the band
+hashes, pair equal ones): the index is band keys and row ids, about 0.2 KB per
+row, where datasketch's in-memory MinHashLSH holds Python objects for every
+band entry.
 """
 
 from __future__ import annotations

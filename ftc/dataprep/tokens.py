@@ -203,12 +203,19 @@ def count_tokens_of(tokenizer, blobs: Sequence[str], fmt: str,
     rendering through the chat template is Python, so processes, not threads.
     """
     global _worker_tokenizer
+    import gc
     import multiprocessing
+    import os
 
     chunks = [(list(blobs[i:i + _CHUNK]), fmt) for i in range(0, len(blobs), _CHUNK)]
     _worker_tokenizer = tokenizer
+    # One thread per process: the Rust tokenizer's own thread pool on top of the
+    # processes oversubscribes the cores (measured slower even alone on 2 busy cores).
+    threads = os.environ.get("TOKENIZERS_PARALLELISM")
+    os.environ["TOKENIZERS_PARALLELISM"] = "false"
     try:
         if procs > 1 and len(chunks) > 1 and "fork" in multiprocessing.get_all_start_methods():
+            gc.freeze()  # the workers' collector then leaves the parent's rows (shared pages) alone
             with multiprocessing.get_context("fork").Pool(min(procs, len(chunks))) as pool, \
                     Progress(f"tokens ({procs} processes)", len(blobs)) as shown:
                 results = []
@@ -223,6 +230,11 @@ def count_tokens_of(tokenizer, blobs: Sequence[str], fmt: str,
                     shown.advance(len(chunk[0]))
     finally:
         _worker_tokenizer = None
+        gc.unfreeze()
+        if threads is None:
+            os.environ.pop("TOKENIZERS_PARALLELISM", None)
+        else:
+            os.environ["TOKENIZERS_PARALLELISM"] = threads
     counts: list[int] = []
     refused: dict[int, str] = {}
     method = "chat template" if getattr(tokenizer, "chat_template", None) else \

@@ -19,7 +19,7 @@ def test_check_prints_problems_then_a_summary(tmp_path, cli):
     assert lines[1].startswith(f"{path}:32:2: error: FTC310 'messages' must be a list")
     summary = out[out.index("data check"):]
     for what in ("rows read", "32", "valid examples", "31", "format", "messages",
-                 "exact duplicates", "near duplicates (Jaccard >= 0.85)", "label balance",
+                 "exact duplicates", "near duplicates (similarity >= 0.85)", "label balance",
                  "FTC310 missing or malformed messages list", "1 (error)"):
         assert what in summary
 
