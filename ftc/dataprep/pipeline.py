@@ -249,7 +249,7 @@ def _dedup(run: _Run, examples: dict[str, list[Example]], fmt: str) -> dict:
     for split in list(examples):
         items = examples[split]
         exact_stage.rows_in += len(items)
-        first: dict[str, int] = {}
+        first: dict[int, int] = {}  # exact id -> index of its first example
         exact_of: list[int] = []
         with Progress(f"exact dedup ({split})", len(items)) as shown:
             for i, ex in enumerate(items):

@@ -258,3 +258,23 @@ def test_bytes_do_not_depend_on_the_process_hash_seed(dup_data):
     for name in ("train.jsonl", "validation.jsonl", "test.jsonl", "rejected.jsonl",
                  "report.json"):
         assert (dup_data / "1" / name).read_bytes() == (dup_data / "2" / name).read_bytes()
+
+
+def test_short_row_typos_are_dropped_and_every_row_is_accounted_for(tmp_path):
+    rows = distinct_rows(80)
+    typo = json.loads(json.dumps(rows[7]))
+    text = typo["messages"][0]["content"]
+    typo["messages"][0]["content"] = text[:20] + text[21] + text[20] + text[22:]  # 2 swapped
+    rows = [typo, *rows, rows[30]]  # the near copy comes before its original
+    write_jsonl(tmp_path / "train.jsonl", rows)
+    assert len(text) < 120
+    prepared = prepare_for_run(make_lock(["train.jsonl"]), tmp_path, tmp_path / "out")
+    rejected = _lines(tmp_path / "out" / "rejected.jsonl")
+    assert sorted((r["reason"], r["source"]) for r in rejected) == [
+        ("exact_duplicate", "train.jsonl:82"), ("near_duplicate", "train.jsonl:9")]
+    near = next(r for r in rejected if r["reason"] == "near_duplicate")
+    assert near["detail"].startswith("near duplicate of train.jsonl:1 (similarity 0.9")
+    assert near["example"] == distinct_rows(80)[7]
+    _assert_accounting(prepared.report)
+    assert prepared.report["rows"] == {"in": 82, "kept": 80, "dropped": 2}
+    assert sum(prepared.report["splits"].values()) == 80
