@@ -187,11 +187,14 @@ def _tokenizer_part(tmp: Path, quick: bool) -> list[str]:
             (one if procs == 1 else two).append(_child("new", data, tokenizer, procs))
     _remove(data)
     t1, t2 = [r["seconds"] for r in one], [r["seconds"] for r in two]
+    c1, c2 = _control()
     print(f"\nWith the tiny model's tokenizer, {size:,} rows: 1 process "
           f"{statistics.median(t1):.1f} s, 2 processes {statistics.median(t2):.1f} s; "
           f"speedup 1/2 {_ratio_text(t1, t2)}; load "
           f"{min(r['load_before'] for r in one + two):.1f}-"
           f"{max(r['load_before'] for r in one + two):.1f}")
+    print(f"Control: pure-Python work on 1 process vs 2, same moment: speedup "
+          f"{_ratio_text(c1, c2)} (what this machine's second core gives right now)")
     if quick:
         return []
     size = 100_000
@@ -205,6 +208,30 @@ def _tokenizer_part(tmp: Path, quick: bool) -> list[str]:
     failed = [] if new["seconds"] <= TARGET_TOKENIZER_100K_S else [
         f"tokenizer 100k: {new['seconds']:.0f} s"]
     return failed + _check(size, new, truth)
+
+
+def _spin(n: int) -> int:
+    total = 0
+    for i in range(n):
+        total += i * i
+    return total
+
+
+def _control(rounds: int = 3, n: int = 4_000_000) -> tuple[list[float], list[float]]:
+    """Seconds of the same CPU-bound work on 1 process and split over 2, interleaved."""
+    import multiprocessing
+    import time
+
+    one, two = [], []
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        for _ in range(rounds):
+            start = time.perf_counter()
+            _spin(2 * n)
+            one.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            pool.map(_spin, [n, n])
+            two.append(time.perf_counter() - start)
+    return one, two
 
 
 def _remove(folder: Path) -> None:
