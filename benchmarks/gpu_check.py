@@ -94,6 +94,9 @@ def recipe(name: str, model: Path, data: dict[str, Path], cpu: bool) -> dict:
                      "save": {"strategy": "steps", "every": 4, "keep_last": 2}, **training},
         "hardware": {"accelerator": "cpu" if cpu else "gpu", "gpu": "H200", "fit": "off",
                      **hardware},
+        # accuracy and loss need no scorer packages (BLEU/ROUGE would need sacrebleu and
+        # rouge_score on the GPU machine too)
+        "evaluation": {"task": "classification", "metrics": ["accuracy", "loss"]},
         "output_dir": "runs",
     }
 
