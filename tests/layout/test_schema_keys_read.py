@@ -32,6 +32,13 @@ ALLOWED: dict[str, str] = {}
 # that this test names them; each entry fails test_the_allow_list_is_minimal as soon as
 # the code reads the key, so the list only shrinks.
 PENDING = {
+    "model.eot_tokens": "issue 12 (data sources): schema first, the runtime reads it next",
+    "model.special_tokens.bos": "issue 12 (data sources): schema first, the runtime reads it next",
+    "model.special_tokens.eos": "issue 12 (data sources): schema first, the runtime reads it next",
+    "model.special_tokens.pad": "issue 12 (data sources): schema first, the runtime reads it next",
+    "model.special_tokens.unk": "issue 12 (data sources): schema first, the runtime reads it next",
+    "training.evals_per_epoch": "issue 12 (data sources): schema first, the runtime reads it next",
+    "training.saves_per_epoch": "issue 12 (data sources): schema first, the runtime reads it next",
     "hardware.launcher": "issue 11 (cluster): ftc launch picks sbatch or accelerate by it",
 }
 READERS = {"get", "has", "pop", "user_set", "source", "where", "get_dotted", "default_of"}
@@ -47,6 +54,9 @@ def schema_leaves() -> list[str]:
             if alt.get("properties") or (alt.get("items") or {}).get("properties"):
                 walk(alt, path)
         items = node.get("items") or {}
+        for alt in items.get("oneOf", []):  # a list of paths or of source objects
+            if alt.get("properties"):
+                walk(alt, path)
         props = node.get("properties") or items.get("properties")
         if props:
             for key, child in props.items():
