@@ -19,6 +19,7 @@ from ftc.importers.mapping import Mapping
 _DROPPED = {"ds_type": "ftc reads the file type from its extension or the hub repo",
             "train_on_eos": "",  # checked below
             "trust_remote_code": "", "shards_idx": ""}
+FTC_ROLES = ("system", "user", "assistant")
 _NAMED_FORMAT = re.compile(r"\{(instruction|input|system)\}")
 
 
@@ -51,7 +52,7 @@ def _source(m: Mapping, key: str, node: Node, paths: PathFix, where: str) -> dic
             m.mapped(f"{key}.{name}", child, f"{where}.{name}")
     if kind:
         source["type"] = kind
-    fields.update(_message_fields(m, key, node, where))
+    fields.update(_message_fields(m, key, node, where, kind))
     if fields:
         source["fields"] = fields
     roles = _roles(m, key, node, where)
@@ -111,12 +112,13 @@ def _user_defined(m: Mapping, key: str, node: Node, where: str) -> tuple[str | N
     return "alpaca", keep
 
 
-def _message_fields(m: Mapping, key: str, node: Node, where: str) -> dict:
+def _message_fields(m: Mapping, key: str, node: Node, where: str, kind: str | None) -> dict:
     fields = {}
     messages = node.get("field_messages")
     if messages is not None and isinstance(messages.value, str):
-        fields["messages"] = messages.value
-        m.mapped(f"{key}.field_messages", messages, f"{where}.fields.messages")
+        name = "prompt" if kind == "preference" else "messages"  # a DPO row's prompt turns
+        fields[name] = messages.value
+        m.mapped(f"{key}.field_messages", messages, f"{where}.fields.{name}")
     mappings = node.get("message_property_mappings")
     if mappings is not None and mappings.kind == "map":
         for prop, child in mappings.value.items():
@@ -149,6 +151,10 @@ def _roles(m: Mapping, key: str, node: Node, where: str) -> dict:
         return {}
     roles = {}
     for target, sources in child.plain().items():
+        if target not in FTC_ROLES:
+            m.unsupported(f"{key}.roles.{target}", child.value[target],
+                          f"role {target!r}: ftc's roles are system, user and assistant")
+            continue
         for source in sources if isinstance(sources, list) else [sources]:
             if isinstance(source, str) and source != target:
                 roles[source] = target

@@ -68,8 +68,6 @@ for _key, _target, _kind in [
     ("max_grad_norm", "training.max_grad_norm", (int, float)),
     ("seed", "training.seed", int), ("tf32", "training.tf32", bool),
     ("logging_steps", "training.logging_steps", int),
-    ("evals_per_epoch", "training.evals_per_epoch", int),
-    ("saves_per_epoch", "training.saves_per_epoch", int),
     ("save_total_limit", "training.save.keep_last", int),
     ("activation_offloading", "training.activation_offloading", bool),
     ("neftune_noise_alpha", "training.neftune_noise_alpha", (int, float)),
@@ -93,6 +91,16 @@ def _accumulation(m: Mapping, key: str, node: Node) -> None:
         m.unsupported(key, node, "expected an integer")
         return
     m.put("training.gradient_accumulation", node.value, key, node)
+
+
+@handles("model_type")
+def _model_type(m: Mapping, key: str, node: Node) -> None:
+    name = str(node.value)
+    if name.endswith("ForCausalLM"):
+        m.drop(key, node, "ftc loads causal LMs with AutoModelForCausalLM (the class the "
+               "model's config names)")
+    else:
+        m.unsupported(key, node, f"{name}: ftc trains causal LMs (AutoModelForCausalLM)")
 
 
 @handles("batch_size")
@@ -171,6 +179,29 @@ def _modules_to_save(m: Mapping, key: str, node: Node) -> None:
         m.unsupported(key, node, "expected a list of module names")
         return
     m.facts["modules_to_save"] = (key, node, names)
+
+
+_BNB = {"bnb_4bit_use_double_quant": ("method.quantization.double_quant", (True, False)),
+        "bnb_4bit_quant_type": ("method.quantization.quant_type", ("nf4", "fp4")),
+        "bnb_4bit_compute_dtype": ("method.quantization.compute_dtype",
+                                   ("bfloat16", "float16", "float32"))}
+_DTYPES = {"bfloat16": "bf16", "float16": "fp16", "float32": "fp32"}
+
+
+@handles("bnb_config_kwargs")
+def _bnb(m: Mapping, key: str, node: Node) -> None:
+    """bitsandbytes' BitsAndBytesConfig arguments: ftc's method.quantization block."""
+    if node.kind != "map":
+        m.unsupported(key, node, "expected a mapping of BitsAndBytesConfig arguments")
+        return
+    for name, child in node.value.items():
+        target, allowed = _BNB.get(name, (None, ()))
+        if target is None or child.value not in allowed:
+            m.unsupported(f"{key}.{name}", child, f"{name}={child.value!r} has no ftc "
+                          "equivalent (method.quantization: double_quant, quant_type, "
+                          "compute_dtype)")
+            continue
+        m.put(target, _DTYPES.get(child.value, child.value), f"{key}.{name}", child)
 
 
 @handles("lora_model_dir")
@@ -257,6 +288,8 @@ def _plugins(m: Mapping, key: str, node: Node) -> None:
         sub = f"{key}[{index}]"
         if name.endswith("CutCrossEntropyPlugin"):
             m.facts["cce"] = (sub, item)
+        elif name.endswith("KernelsPlugin"):
+            m.unsupported(sub, item, "hub kernels: speed only", changes=False)
         elif name.endswith("LigerPlugin"):
             m.drop(sub, item, "the liger_* keys say which kernels (mapped there)")
         else:
@@ -322,6 +355,18 @@ def _trackers(m: Mapping, key: str, node: Node) -> None:
 def _early_stopping(m: Mapping, key: str, node: Node) -> None:
     m.put("training.early_stopping.enabled", True, key, node)
     m.put("training.early_stopping.patience", node.value, key, node)
+
+
+@handles("evals_per_epoch", "saves_per_epoch")
+def _per_epoch(m: Mapping, key: str, node: Node) -> None:
+    what = "eval" if key.startswith("eval") else "save"
+    value = node.value
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        m.unsupported(key, node, "expected a count >= 0", changes=False)
+    elif value == 0:
+        m.put(f"training.{what}.strategy", "no", key, node, f"no {what}s")
+    else:
+        m.put(f"training.{key}", value, key, node)
 
 
 @handles("eval_steps", "save_steps")

@@ -11,6 +11,8 @@ OPTIMIZERS = {
     "paged_adamw_8bit": "paged_adamw_8bit", "paged_adamw_32bit": "paged_adamw_32bit",
     "adafactor": "adafactor", "lion_8bit": "lion_8bit", "lion_32bit": "lion_32bit",
     "paged_lion_8bit": "paged_lion_8bit", "paged_lion_32bit": "paged_lion_32bit", "sgd": "sgd",
+    # torchao's 8-bit AdamW: the same 8-bit blockwise states, bitsandbytes' implementation
+    "adamw_torch_8bit": "adamw_8bit",
 }
 SCHEDULERS = {"cosine": "cosine", "linear": "linear", "constant": "constant",
               "constant_with_warmup": "constant_with_warmup", "polynomial": "polynomial",
@@ -55,6 +57,9 @@ DATASET_TYPES = {
                                       "rejected": "rejected_response"}),
     "llama3.intel": ("preference", {"prompt": "question"}),
     "llama3.prompt_pairs": ("preference", {}),
+    "chatml.ultra": ("preference", {}),
+    "llama3.ultra": ("preference", {}),
+    "bradley_terry.chat_template": ("preference", {}),
     "llama3.argilla": ("preference", {"prompt": "instruction", "chosen": "chosen_response",
                                       "rejected": "rejected_response"}),
 }
@@ -84,7 +89,6 @@ DROPPED = {
     "eval_batch_size": "evaluation batching only",
     "pad_to_sequence_len": "padding for steady memory use only; the loss is the same",
     "remove_unused_columns": "ftc keeps only the columns it trains on",
-    "model_type": "ftc loads the model class named by its config (AutoModelForCausalLM)",
     "tokenizer_type": "ftc loads the tokenizer with AutoTokenizer",
     "tokenizer_use_fast": "ftc uses the fast tokenizer",
     "tokenizer_legacy": "tokenizer loading detail",
