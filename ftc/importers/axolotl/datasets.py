@@ -20,6 +20,7 @@ _DROPPED = {"ds_type": "ftc reads the file type from its extension or the hub re
             "train_on_eos": "",  # checked below
             "trust_remote_code": "", "shards_idx": ""}
 FTC_ROLES = ("system", "user", "assistant")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _NAMED_FORMAT = re.compile(r"\{(instruction|input|system)\}")
 
 
@@ -98,6 +99,10 @@ def _user_defined(m: Mapping, key: str, node: Node, where: str) -> tuple[str | N
         m.mapped(key, node, f"{where}.type")
         return "preference", fields
     fmt = spec.get("format")
+    if isinstance(fmt, str) and _CONTROL.search(fmt):
+        m.unsupported(f"{key}.format", node.get("format"), "a format string over several "
+                      "lines: ftc's template fields are one line")
+        return None, {}
     if isinstance(fmt, str):
         columns = {"instruction": fields.get("instruction", "instruction"),
                    "input": fields.get("input", "input"), "system": fields.get("system", "system")}

@@ -1,0 +1,170 @@
+"""`ftc import axolotl` as a user meets it: datasets in axolotl's shapes, the written recipe
+(header, comments, lints), the report, exit codes, and bad input as FTC diagnostics."""
+
+from __future__ import annotations
+
+import json
+
+from ftc.compiler import lint
+from ftc.importers.axolotl import import_axolotl
+
+SFT = """\
+base_model: NousResearch/Llama-3.2-1B
+adapter: lora
+lora_r: 16
+lora_alpha: 32
+datasets:
+  - path: org/chats
+    type: chat_template
+    name: en
+    split: train[:1%]
+    revision: v2
+    field_messages: conversations
+    message_property_mappings:
+      role: from
+      content: value
+    roles:
+      user: [human, user]
+      assistant: [gpt]
+  - path: org/alpaca
+    type: alpaca
+    shards: 4
+  - path: org/custom
+    type:
+      field_instruction: question
+      field_output: answer
+      format: "Q: {instruction} A:"
+chat_template: chatml
+special_tokens:
+  pad_token: "<pad>"
+sequence_len: 512
+num_epochs: 2
+learning_rate: 2e-4
+val_set_size: 0.1
+"""
+
+
+def test_dataset_entries_become_sources(config):
+    recipe = import_axolotl(config(SFT), "a.yml").recipe
+    chats, alpaca, custom = recipe["data"]["train"]
+    assert chats == {"path": "org/chats", "name": "en", "split": "train[:1%]",
+                     "revision": "v2", "type": "messages",
+                     "fields": {"messages": "conversations", "role": "from",
+                                "content": "value"},
+                     "roles": {"human": "user", "gpt": "assistant"}}
+    assert alpaca == {"path": "org/alpaca", "type": "alpaca", "weight": 0.25}
+    assert custom == {"path": "org/custom", "type": "template",
+                      "fields": {"prompt": "Q: {question} A:", "completion": "answer"}}
+    assert recipe["model"]["chat_template"] == "chatml"
+    assert recipe["data"]["split"] == {"train": 0.9, "validation": 0.1, "test": 0.0}
+
+
+def test_written_recipe_has_a_header_and_lints_clean(tmp_path, config, cli):
+    out = tmp_path / "out" / "recipe.yaml"
+    out.parent.mkdir()
+    code, stdout, stderr = cli("import", "axolotl", config(SFT), "-o", out)
+    assert code == 0, stderr
+    text = out.read_text(encoding="utf-8")
+    assert text.startswith("# Imported from the axolotl config ")
+    assert "axolotl.yml" in text.splitlines()[0]
+    assert '  r: 16  # axolotl: lora_r' in text
+    diagnostics, _ = lint([str(out)])
+    assert [d.text() for d in diagnostics if d.is_error] == []
+    assert "wrote" in stderr and "0 change training" in stderr
+
+
+def test_unsupported_keys_exit_1_and_are_marked_in_the_recipe(tmp_path, config, cli):
+    path = config(SFT + "unfrozen_parameters: [lm_head]\nlora_mlp_kernel: true\n")
+    out = tmp_path / "r.yaml"
+    code, _, stderr = cli("import", "axolotl", path, "-o", out)
+    assert code == 1
+    text = out.read_text(encoding="utf-8")
+    assert "# NOT IMPORTED, changes training" in text
+    line = len(SFT.splitlines()) + 1
+    assert f"#   {line}:1 unfrozen_parameters: no ftc equivalent" in text
+    assert f"#   {line + 1}:1 lora_mlp_kernel:" in text.split("no effect on the trained")[1]
+    assert "1 change training" in stderr
+
+
+def test_report_table_names_each_key(config, cli):
+    code, stdout, stderr = cli("import", "axolotl", config(SFT + "wandb_watch: gradients\n"),
+                               "--report")
+    assert code == 0
+    assert stdout.startswith("# Imported from")  # the recipe, on stdout without -o
+    assert "lora_r" in stderr and "-> method.lora.r" in stderr
+    assert "wandb_watch" in stderr and "dropped: gradient watching" in stderr
+    assert "datasets[0].roles" in stderr and "-> data.train[0].roles" in stderr
+
+
+def test_json_format_is_one_document(config, cli):
+    code, stdout, _ = cli("import", "axolotl", config(SFT + "qat: {}\nfoo: 1\n"),
+                          "--format", "json")
+    doc = json.loads(stdout)
+    assert code == 1 and doc["ok"] is False and doc["unsupported_changing_training"] == 1
+    foo = [e for e in doc["entries"] if e["key"] == "foo"]
+    assert foo == [{"key": "foo", "line": len(SFT.splitlines()) + 2, "col": 1,
+                    "status": "unsupported", "target": "", "reason": "no ftc equivalent",
+                    "changes_training": True}]
+    assert [e["status"] for e in doc["entries"] if e["key"] == "qat"] == ["dropped"]
+
+
+def test_local_data_paths_follow_the_recipe(tmp_path, config, cli, monkeypatch):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "train.jsonl").write_text('{"text": "x"}\n')
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "recipes").mkdir()
+    path = config("base_model: m\ndatasets:\n  - path: data/train.jsonl\n    type: completion\n")
+    code, _, stderr = cli("import", "axolotl", path, "-o", "recipes/r.yaml")
+    assert code == 0, stderr
+    assert '- path: "../data/train.jsonl"' in (tmp_path / "recipes" / "r.yaml").read_text()
+
+
+def test_bad_input_is_a_diagnostic_not_a_traceback(tmp_path, config, cli):
+    cases = {
+        "missing": (tmp_path / "nope.yml", "FTC009 file not found"),
+        "not yaml": (config("a: [1, 2\n", "bad.yml"), "FTC001 YAML syntax error"),
+        "not a mapping": (config("- a\n- b\n", "list.yml"), "FTC002 an axolotl config must"),
+        "duplicate": (config("lora_r: 1\nlora_r: 2\n", "dup.yml"), "FTC001 duplicate key"),
+    }
+    for what, (path, message) in cases.items():
+        code, stdout, stderr = cli("import", "axolotl", path)
+        assert (code, stdout) == (1, ""), what
+        assert message in stderr and "Traceback" not in stderr, what
+    existing = tmp_path / "exists.yaml"
+    existing.write_text("keep me")
+    code, _, stderr = cli("import", "axolotl", config(SFT), "-o", existing)
+    assert code == 1 and "FTC009" in stderr and "never overwrites" in stderr
+    assert existing.read_text() == "keep me"
+    code, _, stderr = cli("import", "llamafactory", config(SFT))
+    assert code == 2
+
+
+def test_a_multi_line_format_is_reported(config):
+    text = 'datasets:\n  - path: o/d\n    type: {field_instruction: q, format: "Q: {instruction}\\nA:"}\n'
+    result = import_axolotl(config(text), "a.yml")
+    assert [e.key for e in result.blocking] == ["datasets[0].type.format"]
+    assert result.recipe["data"]["train"] == [{"path": "o/d"}]
+
+
+def test_null_and_empty_values_are_dropped_with_a_reason(config):
+    result = import_axolotl(config("wandb_project:\nlora_model_dir: ''\nplugins: []\n"), "a")
+    assert [(e.key, e.status, e.reason) for e in result.entries] == [
+        (k, "dropped", "empty: axolotl's default")
+        for k in ("wandb_project", "lora_model_dir", "plugins")]
+
+
+def test_lora_keys_without_an_adapter_are_dropped(config):
+    result = import_axolotl(config("base_model: m\nlora_r: 8\nlora_target_linear: true\n"),
+                            "a.yml")
+    assert result.recipe["method"] == {"kind": "full"}
+    assert {e.status for e in result.entries if e.key.startswith("lora")} == {"dropped"}
+
+
+def test_strings_cannot_break_out_of_the_recipe(config):
+    hostile = 'base_model: "m\\n  evil: true # x"\nwandb_name: "a\\u2028b"\n'
+    result = import_axolotl(config(hostile), "a.yml")
+    from ftc.compiler.loader import parse
+
+    tree = parse(result.text, "r.yaml").plain()
+    assert tree["model"]["base"] == "m\n  evil: true # x"
+    assert tree["logging"]["run_name"] == "a\u2028b"

@@ -1,0 +1,54 @@
+"""The axolotl corpus (../shared/corpus/axolotl-examples, real users' configs): every file
+imports without a traceback, and at least 90% of the training configs (a base model and
+datasets) become recipes that lint without errors and compile."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ftc.compiler import compile_recipe, lint
+from ftc.diagnostics import FtcError
+from ftc.importers.axolotl import import_axolotl
+
+MIN_RATIO = 0.90
+
+
+def _import_all(corpus: Path, out: Path) -> tuple[list[Path], list[str]]:
+    recipes, failures = [], []
+    files = sorted(p for p in (corpus / "axolotl-examples").rglob("*")
+                   if p.suffix in (".yml", ".yaml"))
+    assert len(files) > 100
+    for index, path in enumerate(files):
+        try:
+            result = import_axolotl(path, str(path.relative_to(corpus)), out)
+        except FtcError as exc:  # a diagnostic is fine; a traceback fails the test
+            failures.append(f"{path.name}: {exc}")
+            continue
+        recipe = result.recipe
+        if recipe.get("model", {}).get("base") and recipe.get("data", {}).get("train"):
+            target = out / f"{index:03d}-{path.stem}.yaml"
+            target.write_text(result.text, encoding="utf-8")
+            recipes.append(target)
+    return recipes, failures
+
+
+def _errors(recipe: Path) -> list[str]:
+    diagnostics, _ = lint([str(recipe)])
+    errors = [d.text() for d in diagnostics if d.is_error]
+    if errors:
+        return errors
+    compiled = compile_recipe(recipe, ["hardware.fit=off"])
+    return [d.text() for d in compiled.diagnostics if d.is_error]
+
+
+@pytest.mark.slow
+def test_corpus_imports_lint_and_compile(corpus, tmp_path):
+    recipes, failures = _import_all(corpus, tmp_path)
+    assert failures == []
+    bad = {r.name: errs for r in recipes if (errs := _errors(r))}
+    ratio = (len(recipes) - len(bad)) / len(recipes)
+    print(f"axolotl corpus: {len(recipes) - len(bad)}/{len(recipes)} training configs lint "
+          f"and compile ({ratio:.1%})")
+    assert ratio >= MIN_RATIO, bad
