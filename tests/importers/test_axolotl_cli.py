@@ -140,7 +140,8 @@ def test_bad_input_is_a_diagnostic_not_a_traceback(tmp_path, config, cli):
 
 
 def test_a_multi_line_format_is_reported(config):
-    text = 'datasets:\n  - path: o/d\n    type: {field_instruction: q, format: "Q: {instruction}\\nA:"}\n'
+    text = ('datasets:\n  - path: o/d\n'
+            '    type: {field_instruction: q, format: "Q: {instruction}\\nA:"}\n')
     result = import_axolotl(config(text), "a.yml")
     assert [e.key for e in result.blocking] == ["datasets[0].type.format"]
     assert result.recipe["data"]["train"] == [{"path": "o/d"}]
