@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 from ftc.commands.output import fail, print_json
-from ftc.diagnostics import ERROR, EXIT_OK, EXIT_PROBLEMS, Diagnostic, FtcError, one_line
+from ftc.compiler import lint
+from ftc.diagnostics import ERROR, EXIT_OK, EXIT_PROBLEMS, Diagnostic, FtcError, one_line, render
 from ftc.importers.axolotl import Imported, import_axolotl
 from ftc.importers.mapping import Entry
 
@@ -20,8 +21,8 @@ EPILOG = """examples:
   ftc import axolotl qlora.yml -o r.yaml --format json
 
 exit status: 0 everything that changes training was mapped; 1 some such key is unsupported
-(the recipe is still written, those keys listed in its comments) or the input is unusable;
-2 usage error"""
+(the recipe is still written, those keys listed in its comments), the written recipe does
+not lint, or the input is unusable; 2 usage error"""
 
 
 def register(p: argparse.ArgumentParser) -> None:
@@ -51,6 +52,8 @@ def run(args: argparse.Namespace) -> int:
             return fail(args, NAME, problem, [Diagnostic(str(out), 1, 1, ERROR, "FTC009",
                                                          problem)])
     code = EXIT_PROBLEMS if imported.blocking else EXIT_OK
+    if out is not None and _lint_errors(out, args.format):
+        code = EXIT_PROBLEMS
     if args.format == "json":
         print_json({"ok": code == EXIT_OK, "output": str(out) if out else None,
                     "recipe": imported.text if out is None else None,
@@ -63,6 +66,15 @@ def run(args: argparse.Namespace) -> int:
         (sys.stderr if out is None else sys.stdout).write(report_table(imported.entries))
     _summary(imported, out)
     return code
+
+
+def _lint_errors(out: Path, fmt: str) -> bool:
+    """Lint the written recipe; its errors are shown (stderr) and fail the import."""
+    diagnostics, _ = lint([str(out)])
+    errors = [d for d in diagnostics if d.is_error]
+    if errors and fmt != "json":
+        sys.stderr.write(render(errors, "text") + "\n")
+    return bool(errors)
 
 
 def _output_exists(args: argparse.Namespace, out: Path) -> int:
