@@ -26,6 +26,7 @@ from ftc.compiler.resolve import (
 )
 from ftc.diagnostics import ERROR, WARNING, Diagnostic
 from ftc.memory.gpus import bf16_support
+from ftc.source_spec import entry_path
 from ftc.tables import hyperparameters
 
 # (path the problem is reported at, message, hint[, lines below the value's first line])
@@ -304,7 +305,7 @@ def split_sum(r: Resolved, t: dict) -> Iterator[Finding]:
 @rule("FTC120", WARNING, "a local file the recipe names does not exist")
 def missing_files(r: Resolved, t: dict) -> Iterator[Finding]:
     for key in ("data.train", "data.validation", "data.test"):
-        for f in r.get(key) or []:
+        for f in filter(None, map(entry_path, r.get(key) or [])):
             if Path(f).is_absolute() and not Path(f).exists():
                 yield (key, f"data file not found: {display_path(Path(f))}", "ftc run stops here; "
                        "compiling is allowed so that a bundle can be built away from the data")

@@ -19,6 +19,7 @@ from ftc.compiler.loader import Node, Pos
 from ftc.dotted import get_dotted
 from ftc.memory.gpus import bf16_support
 from ftc.safe_files import FileProblem, open_regular
+from ftc.source_spec import entry_path, with_path
 from ftc.tables import hyperparameters
 
 PEFT_KINDS = ("lora", "qlora")
@@ -360,6 +361,10 @@ def rule_data(r: Resolved, t: dict) -> None:
     r.default("data.packing", _t(t, "data", "packing"), "table:data")
 
 
+# The canonical format each source type converts to.
+TYPE_FORMATS = {"messages": "messages", "sharegpt": "messages", "alpaca": "messages",
+                "completion": "completion", "template": "completion",
+                "preference": "preference"}
 DETECT_LINES = 1000  # blank lines skipped before giving up
 DETECT_LINE_BYTES = 1 << 20
 
@@ -370,10 +375,17 @@ def detect_format(files: list | None, base_dir: Path | None) -> str | None:
     Reads at most a bounded first line of a regular file: detection must never
     hang on a FIFO or read /dev/zero without end.
     """
-    if not files or base_dir is None or not str(files[0]).endswith(".jsonl"):
+    if not files:
+        return None
+    if isinstance(files[0], dict):  # a source: its type says, else its file's first row
+        kind = TYPE_FORMATS.get(files[0].get("type") or "auto")
+        if kind or files[0].get("roles"):
+            return kind or "messages"
+    first = entry_path(files[0]) or ""
+    if base_dir is None or not first.endswith(".jsonl"):
         return None
     try:
-        with open_regular(base_dir / files[0]) as fh:
+        with open_regular(base_dir / first) as fh:
             for _ in range(DETECT_LINES):
                 line = fh.readline(DETECT_LINE_BYTES)
                 if not line:
@@ -467,7 +479,7 @@ def rule_paths(r: Resolved, t: dict) -> None:
             continue
         base = r.base_dirs.get(path, r.recipe_dir or Path.cwd())
         if path.startswith("data."):
-            new = [data_ref(base, v) for v in value]
+            new = [with_path(v, data_ref(base, entry_path(v))) for v in value]
         elif path in ("model.base", "model.tokenizer", "method.distill.teacher",
                       "method.rlhf.reward_model"):
             new = local_or_hub(base, value)

@@ -72,13 +72,9 @@ class DataSettings:
         }
 
 
-def data_paths(value: str | list[str] | None, base: Path) -> list[tuple[Path, str]]:
-    """(absolute path, display name) per entry; display is as written in the lock."""
-    if not value:
-        return []
-    items = [value] if isinstance(value, str) else list(value)
-    out = []
-    for item in items:
-        p = Path(item)
-        out.append((p if p.is_absolute() else base / p, str(item)))
-    return out
+def data_paths(value: object, base: Path) -> list:
+    """The sources of a data key (ftc.dataprep.sources.Source: absolute path, display as
+    written in the lock, the source object's options)."""
+    from ftc.dataprep.sources import sources_of
+
+    return sources_of(value, base)
