@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from ftc.compiler import compile_recipe, lint
 from ftc.diagnostics import FtcError
 from ftc.importers.axolotl import import_axolotl
@@ -43,7 +41,6 @@ def _errors(recipe: Path) -> list[str]:
     return [d.text() for d in compiled.diagnostics if d.is_error]
 
 
-@pytest.mark.slow
 def test_corpus_imports_lint_and_compile(corpus, tmp_path):
     recipes, failures = _import_all(corpus, tmp_path)
     assert failures == []

@@ -288,8 +288,9 @@ def _plugins(m: Mapping, key: str, node: Node) -> None:
         sub = f"{key}[{index}]"
         if name.endswith("CutCrossEntropyPlugin"):
             m.facts["cce"] = (sub, item)
-        elif name.endswith("KernelsPlugin"):
-            m.unsupported(sub, item, "hub kernels: speed only", changes=False)
+        elif name.endswith(tables.PLUGINS_NO_EFFECT):
+            m.unsupported(sub, item, f"axolotl plugin {name!r}: speed, parallelism or "
+                          "logging only", changes=False)
         elif name.endswith("LigerPlugin"):
             m.drop(sub, item, "the liger_* keys say which kernels (mapped there)")
         else:

@@ -66,6 +66,9 @@ DATASET_TYPES = {
 # A DPO type's prefix names the template axolotl formats it with.
 DPO_TYPE_TEMPLATES = {"chatml": "chatml", "llama3": "llama3"}
 
+# axolotl plugins (class names) that change speed, parallelism or logging, not the weights
+PLUGINS_NO_EFFECT = ("KernelsPlugin", "SwanLabPlugin", "ExpertParallelPlugin")
+
 # Keys with no meaning for ftc: (reason). Logging, caching, and axolotl's own bookkeeping.
 DROPPED = {
     "dataset_prepared_path": "ftc prepares data in the run directory",
