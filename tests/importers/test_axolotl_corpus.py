@@ -49,3 +49,13 @@ def test_corpus_imports_lint_and_compile(corpus, tmp_path):
     print(f"axolotl corpus: {len(recipes) - len(bad)}/{len(recipes)} training configs lint "
           f"and compile ({ratio:.1%})")
     assert ratio >= MIN_RATIO, bad
+
+
+def test_every_top_level_key_of_every_corpus_file_is_accounted_for(corpus):
+    from ruamel.yaml import YAML
+
+    for path in sorted((corpus / "axolotl-examples").rglob("*.y*ml")):
+        keys = set(YAML(typ="safe").load(path.read_text(encoding="utf-8")) or {})
+        entries = import_axolotl(path, path.name).entries
+        assert {e.key.split(".")[0].split("[")[0] for e in entries} == keys, path.name
+        assert all(e.reason for e in entries if e.status != "mapped"), path.name

@@ -162,3 +162,68 @@ def test_precision_keys(config, keys, precision):
     result = import_axolotl(config(text), "a.yml")
     assert dotted(result.recipe, "training.precision") == precision
     assert bool(result.blocking) == ("float16" in keys)  # pure fp16: ftc has none
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("chat_template: jinja\nchat_template_jinja: '{{ messages }}'\n",
+     {"model.chat_template": "{{ messages }}"}),
+    ("chat_template: tokenizer_default_fallback_chatml\n", {"model.chat_template": "tokenizer"}),
+    ("chat_template: tokenizer_default\n", {"model.chat_template": "tokenizer"}),
+    ("chat_template: phi_3\n", {"model.chat_template": "phi3"}),
+    ("tokens: ['<a>', '<b>']\n", {"model.added_tokens": ["<a>", "<b>"]}),
+    ("eval_steps: 50\nsave_steps: 100\n",
+     {"training.eval": {"strategy": "steps", "every": 50},
+      "training.save": {"strategy": "steps", "every": 100}}),
+    ("evals_per_epoch: 0\n", {"training.eval.strategy": "no"}),
+    ("warmup_steps: 10\nmax_steps: 200\n",
+     {"training.warmup_steps": 10, "training.max_steps": 200}),
+    ("rl: ipo\nrl_beta: 0.2\nadapter: lora\n",
+     {"method.kind": "dpo", "method.tuning": "lora", "method.dpo.loss": "ipo",
+      "method.dpo.beta": 0.2}),
+    ("reward_model: true\ncenter_rewards_coefficient: 0.01\n",
+     {"method.kind": "reward", "method.reward.center_rewards_coefficient": 0.01}),
+    ("adapter: lora\nload_in_4bit: true\nbnb_config_kwargs: {bnb_4bit_quant_type: fp4}\n",
+     {"method.kind": "qlora", "method.quantization.quant_type": "fp4"}),
+    ("wandb_project: p\nwandb_entity: e\nwandb_name: n\n",
+     {"logging.report_to": ["wandb"], "logging.project": "p", "logging.wandb.entity": "e",
+      "logging.run_name": "n"}),
+    ("gradient_checkpointing: true\ngradient_checkpointing_kwargs: {use_reentrant: true}\n",
+     {"training.gradient_checkpointing": "reentrant"}),
+    ("adam_beta2: 0.95\n", {"training.betas": [0.9, 0.95]}),
+    ("batch_size: 32\nmicro_batch_size: 4\n",
+     {"training.batch_size": 32, "training.micro_batch_size": 4}),
+    ("lora_target_modules: q_proj\nadapter: lora\n",
+     {"method.lora.target_modules": ["q_proj"]}),
+    ("test_datasets: [{path: o/eval, type: alpaca}]\nval_set_size: 0.1\n",
+     {"data.validation": [{"path": "o/eval", "type": "alpaca"}],
+      "data.split": NO_SPLIT}),
+    ("fsdp: [shard_grad_op, auto_wrap]\nfsdp_config: {fsdp_state_dict_type: SHARDED_STATE_DICT}\n",
+     {"hardware.strategy": "fsdp", "hardware.fsdp.sharding": "shard_grad_op",
+      "hardware.fsdp.state_dict_type": "sharded"}),
+])
+def test_single_keys(config, text, expected):
+    result = import_axolotl(config(text), "a.yml")
+    assert {key: dotted(result.recipe, key) for key in expected} == expected
+    assert result.blocking == []
+
+
+@pytest.mark.parametrize("text,key", [
+    ("chat_template: command_a\n", "chat_template"),
+    ("optimizer: muon\n", "optimizer"),
+    ("lr_scheduler: rex\n", "lr_scheduler"),
+    ("rl: grpo\n", "rl"),
+    ("load_in_8bit: true\n", "load_in_8bit"),  # no adapter: a quantized full fine-tune
+    ("adapter: lora\nlora_target_modules: 'layers.[0-9]+.q_proj'\n", "lora_target_modules"),
+    ("train_on_inputs: true\n", "train_on_inputs"),
+    ("datasets: [{path: o/d, type: input_output}]\n", "datasets[0].type"),
+])
+def test_keys_that_change_training_are_reported(config, text, key):
+    result = import_axolotl(config(text), "a.yml")
+    assert [e.key for e in result.blocking] == [key]
+
+
+def test_rl_beta_wins_over_dpo_beta(config):
+    result = import_axolotl(config("rl: dpo\ndpo_beta: 0.3\nrl_beta: 0.2\n"), "a.yml")
+    assert result.recipe["method"]["dpo"] == {"beta": 0.2}
+    assert [(e.key, e.status) for e in result.entries] == [
+        ("rl", "mapped"), ("dpo_beta", "dropped"), ("rl_beta", "mapped")]

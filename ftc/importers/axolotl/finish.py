@@ -216,9 +216,9 @@ def _template(m: Mapping, name, jinja, key: str) -> None:
 
 
 def _kernels(m: Mapping) -> None:
-    cce = m.facts.get("cce")
-    if cce:
-        m.put("training.loss_kernel", "cut_cross_entropy", cce[0], cce[1])
+    cce = m.facts.get("cce", [])
+    for key, node in cce:  # the plugin, cut_cross_entropy: true, or both
+        m.put("training.loss_kernel", "cut_cross_entropy", key, node)
     for key, node in m.facts.get("liger", []):
         if cce:
             m.unsupported(key, node, "ftc's liger_kernel also replaces the loss, which Cut "

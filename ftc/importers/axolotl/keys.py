@@ -156,6 +156,13 @@ def _rl(m: Mapping, key: str, node: Node) -> None:
 
 @handles("rl_beta", "dpo_beta")
 def _dpo_beta(m: Mapping, key: str, node: Node) -> None:
+    if "dpo_beta" in m.facts:  # both spellings: axolotl reads rl_beta first
+        m.drop(key, node, "rl_beta and dpo_beta both set: rl_beta applies")
+        if key == "dpo_beta":
+            return
+        m.entries[-1:] = []
+        old_key, old_node = m.facts["dpo_beta"]
+        m.drop(old_key, old_node, "rl_beta and dpo_beta both set: rl_beta applies")
     m.facts["dpo_beta"] = (key, node)
 
 
@@ -275,7 +282,7 @@ def _liger(m: Mapping, key: str, node: Node) -> None:
 @handles("cut_cross_entropy")
 def _cce(m: Mapping, key: str, node: Node) -> None:
     if node.value is True:
-        m.facts["cce"] = (key, node)
+        m.facts.setdefault("cce", []).append((key, node))
     else:
         m.drop(key, node, "false: ftc's default loss")
 
@@ -287,7 +294,7 @@ def _plugins(m: Mapping, key: str, node: Node) -> None:
         name = str(item.value)
         sub = f"{key}[{index}]"
         if name.endswith("CutCrossEntropyPlugin"):
-            m.facts["cce"] = (sub, item)
+            m.facts.setdefault("cce", []).append((sub, item))
         elif name.endswith(tables.PLUGINS_NO_EFFECT):
             m.unsupported(sub, item, f"axolotl plugin {name!r}: speed, parallelism or "
                           "logging only", changes=False)
