@@ -156,13 +156,13 @@ def _rl(m: Mapping, key: str, node: Node) -> None:
 
 @handles("rl_beta", "dpo_beta")
 def _dpo_beta(m: Mapping, key: str, node: Node) -> None:
-    if "dpo_beta" in m.facts:  # both spellings: axolotl reads rl_beta first
-        m.drop(key, node, "rl_beta and dpo_beta both set: rl_beta applies")
-        if key == "dpo_beta":
-            return
-        m.entries[-1:] = []
-        old_key, old_node = m.facts["dpo_beta"]
-        m.drop(old_key, old_node, "rl_beta and dpo_beta both set: rl_beta applies")
+    prior = m.facts.get("dpo_beta")  # both spellings set: axolotl reads rl_beta
+    why = "rl_beta and dpo_beta both set: rl_beta applies"
+    if prior and key == "dpo_beta":
+        m.drop(key, node, why)
+        return
+    if prior:
+        m.drop(*prior, why)
     m.facts["dpo_beta"] = (key, node)
 
 
