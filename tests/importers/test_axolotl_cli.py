@@ -169,3 +169,41 @@ def test_strings_cannot_break_out_of_the_recipe(config):
     tree = parse(result.text, "r.yaml").plain()
     assert tree["model"]["base"] == "m\n  evil: true # x"
     assert tree["logging"]["run_name"] == "a\u2028b"
+
+
+def test_imported_data_sources_prepare_as_axolotl_reads_them(tmp_path, cli, monkeypatch):
+    """sharegpt-shaped rows with role names mapped, and alpaca rows, mixed: ftc's data
+    preparation reads the imported sources into user/assistant turns, 90/10, no test."""
+    data = tmp_path / "data"
+    data.mkdir()
+    chats = [{"conversations": [{"from": "human", "value": f"question {i} on {i * 7}"},
+                                {"from": "gpt", "value": f"answer {i} is {i * i}"}]}
+             for i in range(40)]
+    alpaca = [{"instruction": f"Add {i} and {i + 3}", "input": "", "output": str(2 * i + 3)}
+              for i in range(30)]
+    (data / "chat.jsonl").write_text("".join(json.dumps(r) + "\n" for r in chats))
+    (data / "alpaca.jsonl").write_text("".join(json.dumps(r) + "\n" for r in alpaca))
+    (tmp_path / "ax.yml").write_text(
+        "base_model: org/model\nadapter: lora\ndatasets:\n"
+        "  - path: data/chat.jsonl\n    type: chat_template\n"
+        "    field_messages: conversations\n"
+        "    message_property_mappings: {role: from, content: value}\n"
+        "    roles: {user: [human], assistant: [gpt]}\n"
+        "  - path: data/alpaca.jsonl\n    type: alpaca\n"
+        "val_set_size: 0.1\noutput_dir: ./out\n")
+    (tmp_path / "recipes").mkdir()
+    monkeypatch.chdir(tmp_path)
+    code, _, stderr = cli("import", "axolotl", "ax.yml", "-o", "recipes/r.yaml")
+    assert code == 0, stderr
+    code, _, stderr = cli("data", "prepare", "recipes/r.yaml")
+    assert code == 0, stderr
+    prepared = tmp_path / "out" / "ax" / "data"
+    rows = [json.loads(line) for name in ("train.jsonl", "validation.jsonl")
+            for line in (prepared / name).read_text().splitlines()]
+    assert len(rows) == 70 and not (prepared / "test.jsonl").exists()
+    assert len((prepared / "validation.jsonl").read_text().splitlines()) == 7
+    by_user = {r["messages"][0]["content"]: r["messages"] for r in rows}
+    assert by_user["question 3 on 21"] == [
+        {"role": "user", "content": "question 3 on 21"},
+        {"role": "assistant", "content": "answer 3 is 9"}]
+    assert by_user["Add 2 and 5"][-1] == {"role": "assistant", "content": "7"}

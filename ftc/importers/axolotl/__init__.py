@@ -18,7 +18,7 @@ from ftc.importers.axolotl.datasets import PathFix, map_datasets
 from ftc.importers.axolotl.finish import finish
 from ftc.importers.axolotl.keys import HANDLERS
 from ftc.importers.axolotl.parallel import map_parallel
-from ftc.importers.mapping import Entry, Mapping
+from ftc.importers.mapping import Entry, Mapping, set_path
 from ftc.importers.recipe_text import recipe_text
 
 NO_SPLIT = {"train": 1.0, "validation": 0.0, "test": 0.0}
@@ -47,7 +47,9 @@ def import_axolotl(path: Path, display: str, recipe_dir: Path | None = None) -> 
     for key, node in tree.value.items():
         _one_key(m, key, node)
     finish(m)
-    _data(m, PathFix(Path.cwd(), recipe_dir or Path.cwd()))
+    paths = PathFix(Path.cwd(), recipe_dir or Path.cwd())
+    _data(m, paths)
+    _local_paths(m, paths)
     if "parallel" in m.facts:
         map_parallel(m, m.facts["parallel"], path.parent)
     m.entries.sort(key=lambda e: (e.line, e.col))
@@ -103,6 +105,19 @@ def _data(m: Mapping, paths: PathFix) -> None:
         else:
             m.unsupported("shuffle_merged_datasets", node, "ftc always shuffles the training "
                           "rows", changes=False)
+
+
+def _local_paths(m: Mapping, paths: PathFix) -> None:
+    """Model and output paths: axolotl reads them from the working directory."""
+    for target in ("model.base", "model.tokenizer"):
+        value = m.get(target)
+        if isinstance(value, str):
+            set_path(m.recipe, target, paths.fix(value))
+    template = m.get("model.chat_template")
+    if isinstance(template, str) and template.endswith(".jinja") and "\n" not in template:
+        set_path(m.recipe, "model.chat_template", paths.fix(template))
+    if isinstance(m.recipe.get("output_dir"), str):
+        m.recipe["output_dir"] = paths.fix(m.recipe["output_dir"], always=True)
 
 
 def _validation_split(m: Mapping, has_test_datasets: bool) -> None:

@@ -20,6 +20,10 @@ _DROPPED = {"ds_type": "ftc reads the file type from its extension or the hub re
             "train_on_eos": "",  # checked below
             "trust_remote_code": "", "shards_idx": ""}
 FTC_ROLES = ("system", "user", "assistant")
+# axolotl wraps alpaca rows in the Alpaca prompt text; ftc makes them a user turn (+ input)
+# and an assistant turn rendered by the chat template: same loss on the output, other text
+ALPACA_NOTE = "instruction/input -> user turn, output -> assistant turn (chat template, " \
+    "not axolotl's Alpaca prompt text)"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _NAMED_FORMAT = re.compile(r"\{(instruction|input|system)\}")
 
@@ -78,7 +82,8 @@ def _type(m: Mapping, key: str, node: Node, where: str) -> tuple[str | None, dic
     name = str(child.value)
     if name in tables.DATASET_TYPES:
         kind, fields = tables.DATASET_TYPES[name]
-        m.mapped(f"{key}.type", child, f"{where}.type")
+        note = ALPACA_NOTE if kind == "alpaca" else ""
+        m.mapped(f"{key}.type", child, f"{where}.type", note)
         prefix = name.split(".")[0]
         if kind == "preference" and prefix in tables.DPO_TYPE_TEMPLATES:
             m.facts.setdefault("dataset_templates", []).append(
@@ -206,8 +211,11 @@ class PathFix:
     def __init__(self, cwd: Path, recipe_dir: Path):
         self.cwd, self.recipe_dir = cwd, recipe_dir
 
-    def fix(self, value: str) -> str:
+    def fix(self, value: str, always: bool = False) -> str:
+        """`value` relative to the recipe's folder; absolute paths and hub ids unchanged
+        (a relative path is local when it exists or starts with '.', or `always`)."""
         local = self.cwd / Path(value).expanduser()
-        if value.startswith(("/", "~")) or not (local.exists() or value.startswith(".")):
-            return value  # absolute, or a hub dataset id
+        if value.startswith(("/", "~")) or not (always or local.exists()
+                                                or value.startswith(".")):
+            return value
         return os.path.relpath(local.resolve(), self.recipe_dir.resolve())
