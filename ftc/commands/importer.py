@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from ftc.commands.output import fail, print_json
+from ftc.commands.output import diagnostics_data, fail, print_json
 from ftc.compiler import lint
 from ftc.diagnostics import ERROR, EXIT_OK, EXIT_PROBLEMS, Diagnostic, FtcError, one_line, render
 from ftc.importers.axolotl import Imported, import_axolotl
@@ -51,15 +51,17 @@ def run(args: argparse.Namespace) -> int:
         if problem:
             return fail(args, NAME, problem, [Diagnostic(str(out), 1, 1, ERROR, "FTC009",
                                                          problem)])
-    code = EXIT_PROBLEMS if imported.blocking else EXIT_OK
-    if out is not None and _lint_errors(out, args.format):
-        code = EXIT_PROBLEMS
+    errors = _lint_errors(out) if out is not None else []
+    code = EXIT_PROBLEMS if imported.blocking or errors else EXIT_OK
     if args.format == "json":
         print_json({"ok": code == EXIT_OK, "output": str(out) if out else None,
                     "recipe": imported.text if out is None else None,
                     "entries": [e.as_dict() for e in imported.entries],
-                    "unsupported_changing_training": len(imported.blocking)})
+                    "unsupported_changing_training": len(imported.blocking),
+                    "diagnostics": diagnostics_data(errors)})
         return code
+    if errors:
+        sys.stderr.write(render(errors, "text") + "\n")
     if out is None:
         sys.stdout.write(imported.text)
     if args.report:
@@ -68,13 +70,10 @@ def run(args: argparse.Namespace) -> int:
     return code
 
 
-def _lint_errors(out: Path, fmt: str) -> bool:
-    """Lint the written recipe; its errors are shown (stderr) and fail the import."""
+def _lint_errors(out: Path) -> list[Diagnostic]:
+    """The written recipe's lint errors: they fail the import (the recipe must lint)."""
     diagnostics, _ = lint([str(out)])
-    errors = [d for d in diagnostics if d.is_error]
-    if errors and fmt != "json":
-        sys.stderr.write(render(errors, "text") + "\n")
-    return bool(errors)
+    return [d for d in diagnostics if d.is_error]
 
 
 def _output_exists(args: argparse.Namespace, out: Path) -> int:

@@ -207,3 +207,15 @@ def test_imported_data_sources_prepare_as_axolotl_reads_them(tmp_path, cli, monk
         {"role": "user", "content": "question 3 on 21"},
         {"role": "assistant", "content": "answer 3 is 9"}]
     assert by_user["Add 2 and 5"][-1] == {"role": "assistant", "content": "7"}
+
+
+def test_a_recipe_that_does_not_lint_fails_the_import(tmp_path, config, cli):
+    """warmup_steps with warmup_ratio (axolotl refuses the pair too): both map, the recipe
+    is written, and its lint error (FTC150) is reported and fails the import."""
+    out = tmp_path / "r.yaml"
+    code, stdout, _ = cli("import", "axolotl", config(SFT + "warmup_steps: 5\n"
+                                                      "warmup_ratio: 0.1\n"),
+                          "-o", out, "--format", "json")
+    doc = json.loads(stdout)
+    assert out.is_file() and code == 1 and doc["ok"] is False
+    assert {d["rule"] for d in doc["diagnostics"]} == {"FTC150"}
