@@ -219,3 +219,21 @@ def test_a_recipe_that_does_not_lint_fails_the_import(tmp_path, config, cli):
     doc = json.loads(stdout)
     assert out.is_file() and code == 1 and doc["ok"] is False
     assert {d["rule"] for d in doc["diagnostics"]} == {"FTC150"}
+
+
+ODD_VALUES = [5, -1, 0.5, "x", True, [1, "a"], {"a": 1}, [{"path": 3}], "", [None], "a\nb"]
+
+
+def test_odd_values_of_every_handled_key_never_crash(config):
+    """A value of the wrong shape for any key is reported (or dropped), never a traceback,
+    and the written recipe is still well-formed YAML."""
+    from ftc.compiler.loader import parse
+    from ftc.importers.axolotl.keys import HANDLERS
+
+    for key in sorted(HANDLERS):
+        for value in ODD_VALUES:
+            path = config(f"base_model: org/m\n{key}: {json.dumps(value)}\n"
+                          if key != "base_model" else f"{key}: {json.dumps(value)}\n")
+            result = import_axolotl(path, "a.yml")
+            assert parse(result.text, "r.yaml").kind == "map", (key, value)
+            assert key in {e.key.split(".")[0].split("[")[0] for e in result.entries}

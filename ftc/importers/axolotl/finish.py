@@ -170,13 +170,13 @@ def _checkpointing_kwargs(m: Mapping) -> None:
 
 def _chat_template(m: Mapping) -> None:
     found = m.facts.get("chat_template", {})
-    name = found.get("chat_template")
-    jinja = found.get("chat_template_jinja")
-    if name is not None or jinja is not None:
-        _template(m, name, jinja, "chat_template")
+    name, jinja = (((k, found[k]) if k in found else None)
+                   for k in ("chat_template", "chat_template_jinja"))
+    if name or jinja:
+        _template(m, name, jinja)
     per_dataset = m.facts.get("dataset_templates", [])
     if m.get("model.chat_template") is not None or name is not None:
-        top = getattr(name, "value", None)
+        top = name[1].value if name else None
         for key, node, implied in per_dataset:
             if (implied or node.value) == top:
                 m.drop(key, node, "the same as the top-level chat_template")
@@ -190,28 +190,32 @@ def _chat_template(m: Mapping) -> None:
         elif implied:
             m.put("model.chat_template", implied, key, node, "the DPO type's template")
         elif key.endswith(".chat_template"):
-            _template(m, node, None, key)
+            _template(m, (key, node), None)
         else:
-            _template(m, None, node, key)
+            _template(m, None, (key, node))
 
 
-def _template(m: Mapping, name, jinja, key: str) -> None:
-    if jinja is not None and (name is None or name.value == "jinja"):
-        if name is not None:
-            m.mapped("chat_template", name, "model.chat_template", "jinja")
-        m.put("model.chat_template", str(jinja.value), key.replace("chat_template",
-              "chat_template_jinja") if name is not None else key, jinja)
+def _template(m: Mapping, name: tuple | None, jinja: tuple | None) -> None:
+    """A chat_template name and/or chat_template_jinja text, each (key, node)."""
+    if jinja and (name is None or name[1].value == "jinja"):
+        if name:
+            m.mapped(*name, "model.chat_template", "jinja: the template text")
+        if not isinstance(jinja[1].value, str):
+            m.unsupported(*jinja, "expected the Jinja template text or a .jinja path")
+            return
+        m.put("model.chat_template", jinja[1].value, *jinja)
         return
-    value = str(name.value)
-    if jinja is not None:
-        m.drop("chat_template_jinja", jinja, "used only with chat_template: jinja")
+    if jinja:
+        m.drop(*jinja, "used only with chat_template: jinja")
+    key, node = name
+    value = str(node.value)
     if value.startswith("tokenizer_default_fallback_"):
-        m.put("model.chat_template", "tokenizer", key, name,
+        m.put("model.chat_template", "tokenizer", key, node,
               f"the tokenizer's own (axolotl falls back to {value[27:]} without one)")
     elif value in tables.CHAT_TEMPLATES:
-        m.put("model.chat_template", tables.CHAT_TEMPLATES[value], key, name)
+        m.put("model.chat_template", tables.CHAT_TEMPLATES[value], key, node)
     else:
-        m.unsupported(key, name, f"chat template {value!r} is not shipped with ftc; "
+        m.unsupported(key, node, f"chat template {value!r} is not shipped with ftc; "
                       "model.chat_template: tokenizer uses the model's own")
 
 
