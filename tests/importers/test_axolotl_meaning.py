@@ -227,3 +227,12 @@ def test_rl_beta_wins_over_dpo_beta(config):
     assert result.recipe["method"]["dpo"] == {"beta": 0.2}
     assert [(e.key, e.status) for e in result.entries] == [
         ("rl", "mapped"), ("dpo_beta", "dropped"), ("rl_beta", "mapped")]
+
+
+def test_dpo_options_follow_the_method(config):
+    dpo = import_axolotl(config("rl: dpo\nmax_prompt_len: 256\ndpo_label_smoothing: 0.1\n"),
+                         "a.yml").recipe
+    assert dpo["method"]["dpo"] == {"max_prompt_length": 256, "label_smoothing": 0.1}
+    sft = import_axolotl(config("max_prompt_len: 256\n"), "b.yml")
+    assert "dpo" not in sft.recipe["method"]
+    assert [e.status for e in sft.entries] == ["dropped"]

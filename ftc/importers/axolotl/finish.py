@@ -9,6 +9,9 @@ import re
 from ftc.importers.axolotl import tables
 from ftc.importers.mapping import DROPPED, MAPPED, Mapping
 
+_DPO_OPTIONS = {"rl_beta": "method.dpo.beta", "dpo_beta": "method.dpo.beta",
+                "max_prompt_len": "method.dpo.max_prompt_length",
+                "dpo_label_smoothing": "method.dpo.label_smoothing"}
 _MODULE_NAME = re.compile(r"^[A-Za-z0-9_.]+$")
 
 
@@ -50,11 +53,12 @@ def _method(m: Mapping) -> None:
         m.recipe["method"]["tuning"] = tuning
     if adapter:
         m.mapped(adapter[0], adapter[1], "method.tuning" if kind != tuning else "method.kind")
-    beta = f.get("dpo_beta")
-    if beta and kind == "dpo":
-        m.put("method.dpo.beta", beta[1].value, beta[0], beta[1])
-    elif beta:
-        m.drop(beta[0], beta[1], "not a DPO run")
+    options = f.get("dpo_options", []) + ([f["dpo_beta"]] if f.get("dpo_beta") else [])
+    for key, node in options:
+        if kind == "dpo":
+            m.put(_DPO_OPTIONS[key], node.value, key, node)
+        else:
+            m.drop(key, node, "not a DPO run")
 
 
 def _lora_settings(m: Mapping) -> None:

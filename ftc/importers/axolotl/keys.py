@@ -71,6 +71,7 @@ for _key, _target, _kind in [
     ("save_total_limit", "training.save.keep_last", int),
     ("activation_offloading", "training.activation_offloading", bool),
     ("neftune_noise_alpha", "training.neftune_noise_alpha", (int, float)),
+    ("noisy_embedding_alpha", "training.neftune_noise_alpha", (int, float)),
     ("lora_r", "method.lora.r", int), ("lora_alpha", "method.lora.alpha", (int, float)),
     ("lora_dropout", "method.lora.dropout", (int, float)),
     ("peft_use_rslora", "method.lora.use_rslora", bool),
@@ -164,6 +165,11 @@ def _dpo_beta(m: Mapping, key: str, node: Node) -> None:
     if prior:
         m.drop(*prior, why)
     m.facts["dpo_beta"] = (key, node)
+
+
+@handles("max_prompt_len", "dpo_label_smoothing")
+def _dpo_option(m: Mapping, key: str, node: Node) -> None:
+    m.facts.setdefault("dpo_options", []).append((key, node))
 
 
 @handles("reward_model")

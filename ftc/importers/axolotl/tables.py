@@ -116,6 +116,8 @@ DROPPED = {
     "use_wandb": "implied by wandb_project",
     "use_tensorboard": "ftc logs TensorBoard events in the run directory",
     "trl": "",  # handled with rl
+    "include_tokens_per_second": "a logging metric",
+    "include_tkps": "a logging metric",
 }
 # Keys ftc has no equivalent for, but which change only speed or memory, not the weights.
 NO_EFFECT = {
@@ -137,5 +139,8 @@ NO_EFFECT = {
     "secrets", "branch", "dockerfile_commands", "gpu", "gpu_count", "memory", "timeout",
     "comet_api_key", "comet_experiment_config", "comet_experiment_key", "comet_mode",
     "comet_online", "comet_project_name", "comet_workspace",
-    "hub_private_repo", "llama4_linearized_experts",
+    "hub_private_repo", "llama4_linearized_experts", "save_first_step", "profiler_steps",
+    "gc_steps", "eval_causal_lm_metrics", "do_causal_lm_eval", "do_bench_eval", "lora_on_cpu",
+    "sequence_parallel_degree", "max_memory", "gpu_memory_limit", "torch_compile_backend",
+    "torch_compile_mode",
 }
