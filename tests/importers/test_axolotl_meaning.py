@@ -61,6 +61,7 @@ TABLE = {
                                    "content": "value"}}],
         "model.special_tokens": {"pad": "<|finetune_right_pad|>", "eos": "<|eot|>"},
         "hardware.strategy": "fsdp", "hardware.fsdp.sharding": "full_shard",
+        "hardware.fsdp.version": 1,
         "hardware.offload": "optimizer+params", "hardware.fsdp.state_dict_type": "full",
         "training.gradient_checkpointing": True, "training.precision": "bf16",
         "training.tf32": True, "training.learning_rate": 2e-5, "training.liger_kernel": True,
@@ -199,7 +200,7 @@ def test_precision_keys(config, keys, precision):
       "data.split": NO_SPLIT}),
     ("fsdp: [shard_grad_op, auto_wrap]\nfsdp_config: {fsdp_state_dict_type: SHARDED_STATE_DICT}\n",
      {"hardware.strategy": "fsdp", "hardware.fsdp.sharding": "shard_grad_op",
-      "hardware.fsdp.state_dict_type": "sharded"}),
+      "hardware.fsdp.state_dict_type": "sharded", "hardware.fsdp.version": 1}),
 ])
 def test_single_keys(config, text, expected):
     result = import_axolotl(config(text), "a.yml")

@@ -93,6 +93,8 @@ def _fsdp(m: Mapping, found: dict[str, Node]) -> None:
             m.unsupported(key, node, "expected a mapping", changes=False)
     first_key, first_node = next(iter(found.items()))
     m.put("hardware.strategy", "fsdp", first_key, first_node)
+    if "version" not in settings:  # accelerate's FSDP plugin defaults to version 1
+        m.put("hardware.fsdp.version", 1, first_key, first_node, "axolotl's default FSDP1")
     for name, (key, node, value) in settings.items():
         target = {"version": "hardware.fsdp.version", "sharding": "hardware.fsdp.sharding",
                   "state_dict_type": "hardware.fsdp.state_dict_type",
