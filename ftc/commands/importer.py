@@ -100,6 +100,9 @@ def report_table(entries: list[Entry]) -> str:
         where = f"{e.line}:{e.col}"
         if e.status == "mapped":
             what = f"-> {e.target}" + (f"  ({e.reason})" if e.reason else "")
+        elif e.status == "default":
+            what = f"-> {e.target}  (axolotl's default; the config leaves it out)"
+            where = "-"
         elif e.status == "dropped":
             what = f"dropped: {e.reason}"
         else:

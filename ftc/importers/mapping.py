@@ -12,7 +12,7 @@ from typing import Any
 
 from ftc.compiler.loader import Node
 
-MAPPED, DROPPED, UNSUPPORTED = "mapped", "dropped", "unsupported"
+MAPPED, DROPPED, UNSUPPORTED, DEFAULT = "mapped", "dropped", "unsupported", "default"
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,7 @@ class Entry:
     key: str  # the source key, dotted (datasets[0].type)
     line: int
     col: int
-    status: str  # mapped | dropped | unsupported
+    status: str  # mapped | dropped | unsupported | default (the source's default, written)
     target: str = ""  # the recipe key (mapped)
     reason: str = ""
     changes_training: bool = False  # unsupported and it alters the trained weights
@@ -46,6 +46,12 @@ class Mapping:
 
     def mapped(self, key: str, node: Node, target: str, note: str = "") -> None:
         self.entries.append(_entry(key, node, MAPPED, target, note))
+
+    def default(self, target: str, value: Any, key: str) -> None:
+        """The source tool's default for a key the config leaves out, where ftc's differs."""
+        set_path(self.recipe, target, value)
+        self.entries.append(Entry(key, 0, 0, DEFAULT, target,
+                                  "axolotl's default (the config leaves it out)"))
 
     def drop(self, key: str, node: Node, reason: str) -> None:
         self.entries.append(_entry(key, node, DROPPED, "", reason))

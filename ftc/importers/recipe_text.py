@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ftc.diagnostics import one_line
-from ftc.importers.mapping import DROPPED, UNSUPPORTED, Entry
+from ftc.importers.mapping import DEFAULT, DROPPED, UNSUPPORTED, Entry
 from ftc.secret_scan import redact
 
 SECTION_ORDER = ("name", "description", "model", "method", "data", "training", "evaluation",
@@ -38,8 +38,9 @@ def _sources(entries: list[Entry]) -> dict[str, list[str]]:
     for e in entries:
         if e.target:
             out.setdefault(e.target, [])
-            if e.key not in out[e.target]:
-                out[e.target].append(e.key)
+            name = f"{e.key} (default)" if e.status == DEFAULT else e.key
+            if name not in out[e.target]:
+                out[e.target].append(name)
     return out
 
 

@@ -121,7 +121,7 @@ def test_every_key_of_a_config_is_accounted_for(corpus):
 
     keys = set(YAML(typ="safe").load(path.read_text(encoding="utf-8")))
     result = import_axolotl(path, "lora-8b.yml")
-    assert {e.key.split(".")[0].split("[")[0] for e in result.entries} == keys
+    assert {e.key.split(".")[0].split("[")[0] for e in result.entries if e.status != "default"} == keys
 
 
 @pytest.mark.parametrize("name", ["zero1.json", "zero2.json", "zero3.json", "zero3_bf16.json",
@@ -226,7 +226,7 @@ def test_keys_that_change_training_are_reported(config, text, key):
 def test_rl_beta_wins_over_dpo_beta(config):
     result = import_axolotl(config("rl: dpo\ndpo_beta: 0.3\nrl_beta: 0.2\n"), "a.yml")
     assert result.recipe["method"]["dpo"] == {"beta": 0.2}
-    assert [(e.key, e.status) for e in result.entries] == [
+    assert [(e.key, e.status) for e in result.entries if e.status != "default"] == [
         ("rl", "mapped"), ("dpo_beta", "dropped"), ("rl_beta", "mapped")]
 
 
@@ -236,4 +236,25 @@ def test_dpo_options_follow_the_method(config):
     assert dpo["method"]["dpo"] == {"max_prompt_length": 256, "label_smoothing": 0.1}
     sft = import_axolotl(config("max_prompt_len: 256\n"), "b.yml")
     assert "dpo" not in sft.recipe["method"]
-    assert [e.status for e in sft.entries] == ["dropped"]
+    assert [e.status for e in sft.entries if e.status != "default"] == ["dropped"]
+
+
+def test_axolotls_defaults_are_written_where_ftcs_differ(config):
+    """A config that leaves keys out trains with axolotl's defaults, not ftc's tables."""
+    result = import_axolotl(config("base_model: m\nadapter: lora\nval_set_size: 0.1\n"
+                                   "datasets: [{path: o/d, type: alpaca}]\n"), "a.yml")
+    expected = {"training.epochs": 1, "training.micro_batch_size": 1,
+                "training.gradient_accumulation": 1, "model.max_seq_length": 512,
+                "training.warmup_ratio": 0.0, "method.lora.dropout": 0.0,
+                "training.gradient_checkpointing": False,
+                "data.dedup": {"exact": False, "near": False},
+                "training.eval.strategy": "epoch", "training.save.strategy": "epoch"}
+    assert {k: dotted(result.recipe, k) for k in expected} == expected
+    defaults = {e.target for e in result.entries if e.status == "default"}
+    assert "training.epochs" in defaults and all(
+        e.line == 0 for e in result.entries if e.status == "default")
+    assert "  epochs: 1  # axolotl: num_epochs (default)" in result.text
+    given = import_axolotl(config("num_epochs: 3\nwarmup_steps: 10\nevals_per_epoch: 2\n"
+                                  "val_set_size: 0.1\n", "b.yml"), "b.yml").recipe
+    assert given["training"]["epochs"] == 3 and "warmup_ratio" not in given["training"]
+    assert "eval" not in given["training"]

@@ -15,6 +15,7 @@ from ftc.compiler.loader import Node, parse, read_text
 from ftc.diagnostics import ERROR, Diagnostic, FtcError
 from ftc.importers.axolotl import tables
 from ftc.importers.axolotl.datasets import PathFix, map_datasets
+from ftc.importers.axolotl.defaults import apply_defaults
 from ftc.importers.axolotl.finish import finish
 from ftc.importers.axolotl.keys import HANDLERS
 from ftc.importers.axolotl.parallel import map_parallel
@@ -50,6 +51,7 @@ def import_axolotl(path: Path, display: str, recipe_dir: Path | None = None) -> 
     paths = PathFix(Path.cwd(), recipe_dir or Path.cwd())
     _data(m, paths)
     _local_paths(m, paths)
+    apply_defaults(m)
     if "parallel" in m.facts:
         map_parallel(m, m.facts["parallel"], path.parent)
     m.entries.sort(key=lambda e: (e.line, e.col))
