@@ -38,3 +38,8 @@ def cli(capsys):
         out = capsys.readouterr()
         return code, out.out, out.err
     return _run
+
+
+def top_keys(entries) -> set[str]:
+    """The config's top-level keys that entries account for (axolotl defaults left out)."""
+    return {e.key.split(".")[0].split("[")[0] for e in entries if e.status != "default"}

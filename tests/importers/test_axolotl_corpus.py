@@ -10,6 +10,8 @@ from ftc.compiler import compile_recipe, lint
 from ftc.diagnostics import FtcError
 from ftc.importers.axolotl import import_axolotl
 
+from .conftest import top_keys
+
 MIN_RATIO = 0.90
 
 
@@ -57,5 +59,5 @@ def test_every_top_level_key_of_every_corpus_file_is_accounted_for(corpus):
     for path in sorted((corpus / "axolotl-examples").rglob("*.y*ml")):
         keys = set(YAML(typ="safe").load(path.read_text(encoding="utf-8")) or {})
         entries = import_axolotl(path, path.name).entries
-        assert {e.key.split(".")[0].split("[")[0] for e in entries if e.status != "default"} == keys, path.name
+        assert top_keys(entries) == keys, path.name
         assert all(e.reason for e in entries if e.status != "mapped"), path.name
