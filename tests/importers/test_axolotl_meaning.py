@@ -260,3 +260,11 @@ def test_axolotls_defaults_are_written_where_ftcs_differ(config):
                                   "val_set_size: 0.1\n", "b.yml"), "b.yml").recipe
     assert given["training"]["epochs"] == 3 and "warmup_ratio" not in given["training"]
     assert "eval" not in given["training"]
+
+
+def test_a_default_never_stands_beside_a_mapped_value(corpus):
+    for path in sorted((corpus / "axolotl-examples").rglob("*.y*ml")):
+        entries = import_axolotl(path, path.name).entries
+        defaults = {e.target for e in entries if e.status == "default"}
+        mapped = {e.target for e in entries if e.status == "mapped"}
+        assert defaults & mapped == set(), path.name

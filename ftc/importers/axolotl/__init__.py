@@ -51,9 +51,9 @@ def import_axolotl(path: Path, display: str, recipe_dir: Path | None = None) -> 
     paths = PathFix(Path.cwd(), recipe_dir or Path.cwd())
     _data(m, paths)
     _local_paths(m, paths)
-    apply_defaults(m)
     if "parallel" in m.facts:
         map_parallel(m, m.facts["parallel"], path.parent)
+    apply_defaults(m)  # last: only for what no key set
     m.entries.sort(key=lambda e: (e.line, e.col))
     header = [f"Imported from the axolotl config {display} by `ftc import axolotl`.",
               "Each value names the axolotl key it came from; keys not imported are listed "
