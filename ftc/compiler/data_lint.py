@@ -122,8 +122,9 @@ def generation_marker(r) -> list[Finding]:
         return []
     return [("model.chat_template", "the recipe's chat template has no {% generation %} "
              "markers, and messages data trains on the assistant's turns only: the run stops "
-             "(FTC505) unless TRL knows the template and patches it", "wrap the assistant text in {% generation %}...{% endgeneration "
-             "%}, or name a shipped template (chatml, llama3, ...)")]
+             "(FTC505) unless TRL knows the template and patches it",
+             "wrap the assistant text in {% generation %}...{% endgeneration %}, or name a "
+             "shipped template (chatml, llama3, ...)")]
 
 
 def requested_tokens(r) -> list[str]:
