@@ -32,13 +32,6 @@ ALLOWED: dict[str, str] = {}
 # that this test names them; each entry fails test_the_allow_list_is_minimal as soon as
 # the code reads the key, so the list only shrinks.
 PENDING = {
-    "model.eot_tokens": "issue 12 (data sources): schema first, the runtime reads it next",
-    "model.special_tokens.bos": "issue 12 (data sources): schema first, the runtime reads it next",
-    "model.special_tokens.eos": "issue 12 (data sources): schema first, the runtime reads it next",
-    "model.special_tokens.pad": "issue 12 (data sources): schema first, the runtime reads it next",
-    "model.special_tokens.unk": "issue 12 (data sources): schema first, the runtime reads it next",
-    "training.evals_per_epoch": "issue 12 (data sources): schema first, the runtime reads it next",
-    "training.saves_per_epoch": "issue 12 (data sources): schema first, the runtime reads it next",
     "hardware.launcher": "issue 11 (cluster): ftc launch picks sbatch or accelerate by it",
 }
 READERS = {"get", "has", "pop", "user_set", "source", "where", "get_dotted", "default_of"}
