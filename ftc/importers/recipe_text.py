@@ -17,7 +17,7 @@ from ftc.importers.mapping import DEFAULT, DROPPED, UNSUPPORTED, Entry
 from ftc.secret_scan import redact
 
 SECTION_ORDER = ("name", "description", "model", "method", "data", "training", "evaluation",
-                 "hardware", "logging", "output_dir")
+                 "hardware", "logging", "output_dir", "lint")
 _PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 _ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r"}
 
