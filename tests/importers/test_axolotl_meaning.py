@@ -268,3 +268,11 @@ def test_a_default_never_stands_beside_a_mapped_value(corpus):
         defaults = {e.target for e in entries if e.status == "default"}
         mapped = {e.target for e in entries if e.status == "mapped"}
         assert defaults & mapped == set(), path.name
+
+
+def test_a_reward_models_classification_class_is_ftcs_reward_method(config):
+    text = "model_type: AutoModelForSequenceClassification\n"
+    reward = import_axolotl(config(text + "reward_model: true\n"), "a.yml")
+    assert reward.recipe["method"]["kind"] == "reward" and reward.blocking == []
+    plain = import_axolotl(config(text, "b.yml"), "b.yml")
+    assert [e.key for e in plain.blocking] == ["model_type"]

@@ -48,6 +48,12 @@ def _method(m: Mapping) -> None:
     if reward:
         kind = "reward"
         m.mapped(reward[0], reward[1], "method.kind")
+    head = f.get("classification_model")
+    if head and reward:
+        m.drop(*head, "ftc's reward method loads the model with a classification head")
+    elif head:
+        m.unsupported(*head, f"{head[1].value}: ftc trains sequence classification only as "
+                      "a reward model (reward_model: true)")
     m.recipe.setdefault("method", {})["kind"] = kind
     if kind != tuning:
         m.recipe["method"]["tuning"] = tuning

@@ -97,7 +97,9 @@ def _accumulation(m: Mapping, key: str, node: Node) -> None:
 @handles("model_type")
 def _model_type(m: Mapping, key: str, node: Node) -> None:
     name = str(node.value)
-    if name.endswith("ForCausalLM"):
+    if name.endswith("ForSequenceClassification"):
+        m.facts["classification_model"] = (key, node)  # a reward model's (finish decides)
+    elif name.endswith("ForCausalLM"):
         m.drop(key, node, "ftc loads causal LMs with AutoModelForCausalLM (the class the "
                "model's config names)")
     else:
