@@ -68,7 +68,7 @@ def _list_item(item: Any, indent: int) -> list[str]:
     pad = " " * indent
     if not isinstance(item, dict) or not item:
         return [f"{pad}- {scalar(item)}"]
-    inner = _block(item, indent + 2, "\0", {})
+    inner = _block(item, indent + 2, "", {})  # no notes inside a list item
     return [f"{pad}- {inner[0].lstrip()}"] + inner[1:]
 
 

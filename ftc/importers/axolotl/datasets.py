@@ -99,7 +99,6 @@ def _user_defined(m: Mapping, key: str, node: Node, where: str) -> tuple[str | N
     spec = node.plain()
     fields = {k.removeprefix("field_"): v for k, v in spec.items()
               if k.startswith("field_") and isinstance(v, str)}
-    fields = {k if k != "completion" else "completion": v for k, v in fields.items()}
     if {"chosen", "rejected"} & set(fields):
         m.mapped(key, node, f"{where}.type")
         return "preference", fields
