@@ -276,3 +276,10 @@ def test_a_reward_models_classification_class_is_ftcs_reward_method(config):
     assert reward.recipe["method"]["kind"] == "reward" and reward.blocking == []
     plain = import_axolotl(config(text, "b.yml"), "b.yml")
     assert [e.key for e in plain.blocking] == ["model_type"]
+
+
+@pytest.mark.parametrize("text,value", [("learning_rate: '2e-5'\n", 2e-5),
+                                        ("learning_rate: 1\n", 1.0),
+                                        ("learning_rate: 0.0003\n", 3e-4)])
+def test_learning_rate_as_axolotl_reads_it(config, text, value):
+    assert import_axolotl(config(text), "a.yml").recipe["training"]["learning_rate"] == value

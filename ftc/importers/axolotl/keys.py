@@ -30,7 +30,9 @@ def direct(key: str, target: str, kind: type | tuple, note: str = "") -> None:
     def handler(m: Mapping, k: str, node: Node) -> None:
         value = node.value
         if kind is float and isinstance(value, str):
-            value = _number(value)
+            value = _number(value)  # YAML 1.1 (axolotl's loader) reads 2e-5 as a string
+        elif kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
         if node.kind != "scalar" or not isinstance(value, kind) or \
                 (isinstance(value, bool) and bool not in _kinds(kind)):
             m.unsupported(k, node, f"expected {_kind_name(kind)}")
@@ -61,7 +63,6 @@ for _key, _target, _kind in [
     ("sequence_len", "model.max_seq_length", int), ("sample_packing", "data.packing", bool),
     ("micro_batch_size", "training.micro_batch_size", int),
     ("num_epochs", "training.epochs", (int, float)), ("max_steps", "training.max_steps", int),
-    ("learning_rate", "training.learning_rate", float),
     ("warmup_steps", "training.warmup_steps", int),
     ("warmup_ratio", "training.warmup_ratio", (int, float)),
     ("weight_decay", "training.weight_decay", (int, float)),
@@ -82,8 +83,7 @@ for _key, _target, _kind in [
     ("output_dir", "output_dir", str),
 ]:
     direct(_key, _target, _kind)
-# axolotl's learning_rate may be a string ("2e-5" in YAML 1.1): read it as a number
-direct("learning_rate", "training.learning_rate", float)
+direct("learning_rate", "training.learning_rate", float)  # may be a string: "2e-5"
 
 
 @handles("gradient_accumulation_steps")
