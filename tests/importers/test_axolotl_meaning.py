@@ -283,3 +283,8 @@ def test_a_reward_models_classification_class_is_ftcs_reward_method(config):
                                         ("learning_rate: 0.0003\n", 3e-4)])
 def test_learning_rate_as_axolotl_reads_it(config, text, value):
     assert import_axolotl(config(text), "a.yml").recipe["training"]["learning_rate"] == value
+
+
+def test_a_misspelled_key_is_reported_with_the_key_it_resembles(config):
+    (entry,) = import_axolotl(config("lora_dropuot: 0.1\n"), "a.yml").blocking
+    assert entry.key == "lora_dropuot" and "did you mean 'lora_dropout'?" in entry.reason

@@ -7,6 +7,7 @@ its line and column. Compiler side: reads YAML with ftc's safe loader, imports n
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,7 +77,14 @@ def _one_key(m: Mapping, key: str, node: Node) -> None:
         m.unsupported(key, node, "no ftc equivalent (speed, memory or infrastructure only)",
                       changes=False)
     else:
-        m.unsupported(key, node, "no ftc equivalent")
+        m.unsupported(key, node, "no ftc equivalent" + _did_you_mean(key))
+
+
+def _did_you_mean(key: str) -> str:
+    """A close known key: axolotl would not read a misspelled one either."""
+    known = set(HANDLERS) | set(tables.DROPPED) | tables.NO_EFFECT
+    close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.8)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _data(m: Mapping, paths: PathFix) -> None:

@@ -142,5 +142,5 @@ NO_EFFECT = {
     "hub_private_repo", "llama4_linearized_experts", "save_first_step", "profiler_steps",
     "gc_steps", "eval_causal_lm_metrics", "do_causal_lm_eval", "do_bench_eval", "lora_on_cpu",
     "sequence_parallel_degree", "max_memory", "gpu_memory_limit", "torch_compile_backend",
-    "torch_compile_mode",
+    "torch_compile_mode", "base_model_ignore_patterns",
 }
