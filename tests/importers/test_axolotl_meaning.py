@@ -288,3 +288,13 @@ def test_learning_rate_as_axolotl_reads_it(config, text, value):
 def test_a_misspelled_key_is_reported_with_the_key_it_resembles(config):
     (entry,) = import_axolotl(config("lora_dropuot: 0.1\n"), "a.yml").blocking
     assert entry.key == "lora_dropuot" and "did you mean 'lora_dropout'?" in entry.reason
+
+
+def test_targets_beside_lora_target_linear(config):
+    base = "adapter: lora\nlora_target_linear: true\n"
+    within = import_axolotl(config(base + "lora_target_modules: [q_proj, v_proj]\n"), "a")
+    assert within.recipe["method"]["lora"]["target_modules"] == "all-linear"
+    assert within.blocking == []
+    beyond = import_axolotl(config(base + "lora_target_modules: [q_proj, lm_head]\n", "b"),
+                            "b")
+    assert [e.key for e in beyond.blocking] == ["lora_target_modules"]

@@ -12,6 +12,8 @@ from ftc.importers.mapping import DROPPED, MAPPED, Mapping
 _DPO_OPTIONS = {"rl_beta": "method.dpo.beta", "dpo_beta": "method.dpo.beta",
                 "max_prompt_len": "method.dpo.max_prompt_length",
                 "dpo_label_smoothing": "method.dpo.label_smoothing"}
+_LINEAR_SUFFIXES = ("_proj", "fc1", "fc2", "dense", "query_key_value", "dense_h_to_4h",
+                    "dense_4h_to_h", "c_attn", "c_proj", "c_fc", "w1", "w2", "w3")
 _MODULE_NAME = re.compile(r"^[A-Za-z0-9_.]+$")
 
 
@@ -95,8 +97,14 @@ def _targets(m: Mapping) -> None:
     linear, modules = found.get("lora_target_linear"), found.get("lora_target_modules")
     if linear is not None and linear.value is True:
         m.put("method.lora.target_modules", "all-linear", "lora_target_linear", linear)
-        if modules is not None:
+        names = (modules.plain() if modules.kind == "seq" else [modules.value]) \
+            if modules is not None else []
+        extra = [n for n in names if not str(n).endswith(_LINEAR_SUFFIXES)]
+        if modules is not None and not extra:
             m.drop("lora_target_modules", modules, "within lora_target_linear (all linear)")
+        elif modules is not None:
+            m.unsupported("lora_target_modules", modules, f"{extra} beside all-linear: ftc "
+                          "takes a named set or a list, not both")
         return
     if linear is not None:
         m.drop("lora_target_linear", linear, "false: the listed modules are the targets")
