@@ -36,6 +36,7 @@ COMMANDS = [
     "new",
     "recipes",
     "diff",
+    "importer",
 ]
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for `cat big | head`
 DEBUG_HELP = "on an internal error, print the traceback (also FTC_DEBUG=1)"

@@ -20,6 +20,7 @@ from ftc.diagnostics import (
     render,
 )
 from ftc.secret_scan import redact, redact_data
+from ftc.source_spec import entry_path, with_path
 
 NAME = "data"
 HELP = "check, prepare or export training data"
@@ -152,19 +153,20 @@ def _table(title: str, rows: list[tuple[str, str]]) -> None:
     Console(soft_wrap=False).print(table)
 
 
-def _relative(values: list[str] | str | None, base: Path) -> list[str] | None:
+def _relative(values: list | str | None, base: Path) -> list | None:
     if not values:
         return None
     items = [values] if isinstance(values, str) else values
     out = []
-    for item in items:
+    for entry in items:
+        item = entry_path(entry) or ""
         p = Path(item)
         if p.is_absolute():
             try:
                 item = os.path.relpath(p, base)
             except ValueError:  # another drive on Windows
                 pass
-        out.append(str(item))
+        out.append(with_path(entry, str(item)))
     return out
 
 
