@@ -1,7 +1,8 @@
 """Prepared data cached by content: the same inputs and settings are prepared once.
 
 The key is a SHA-256 over what decides the output bytes: the pipeline's
-version, each input's name and content hash, the recipe's data settings,
+version, each source's name, options and content hash (a folder: its files'
+names, sizes and times; a hub id: its name and options), the data settings,
 model.max_seq_length and chat_template, and the tokenizer (a local directory:
 its tokenizer files' contents; a hub id: its name).  An entry is the prepared
 folder's files plus meta.json (format and the warnings); it is written into a
@@ -54,17 +55,30 @@ def _tokenizer_id(settings: DataSettings) -> object:
     return [[p.name, _file_sha(p)] for p in files]
 
 
-def content_key(inputs: dict[str, list[tuple[Path, str]]], settings: DataSettings) -> str:
+def _content_id(path: Path) -> object:
+    """A file's SHA-256; a folder's files by name, size and modification time; else None
+    (a hub id: its name and options, e.g. a revision, are in the key)."""
+    if path.is_file():
+        return _file_sha(path)
+    if path.is_dir():
+        return [[str(p.relative_to(path)), p.stat().st_size, p.stat().st_mtime_ns]
+                for p in sorted(path.rglob("*")) if p.is_file()]
+    return None
+
+
+def content_key(inputs: dict[str, list], settings: DataSettings) -> str:
     """The cache key of one preparation (see the module docstring)."""
+    from ftc.dataprep.sources import as_sources
+
     sources = []
     for split, files in sorted(inputs.items()):
-        for path, display in files:
-            sha = _file_sha(path) if path.is_file() else None  # a hub id: its name only
-            sources.append([split, display, sha])
+        for src in as_sources(files):
+            sources.append([split, src.display, src.spec, _content_id(src.path)])
     material = {"pipeline": PIPELINE_VERSION, "inputs": sources,
                 "settings": settings.public(), "chat_template": settings.chat_template,
                 "tokenizer": _tokenizer_id(settings)}
-    return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
+    text = json.dumps(material, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def check_folder(folder: Path) -> None:

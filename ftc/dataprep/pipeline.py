@@ -12,14 +12,15 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from ftc.dataprep import dedup, formats, guidance, near, tokens
+from ftc.dataprep.convert import needs_conversion
 from ftc.dataprep.progress import Progress
-from ftc.dataprep.readers import ReadResult, Row, read_any
+from ftc.dataprep.readers import SUFFIXES, ReadResult, read_any
 from ftc.dataprep.rowstore import Example, FileRows
 from ftc.dataprep.rules import problem
 from ftc.dataprep.settings import DataSettings
+from ftc.dataprep.sources import as_sources, read_sources, sampled
 from ftc.dataprep.split import SPLITS, assign_splits
 from ftc.diagnostics import Diagnostic
 from ftc.secret_scan import has_secret_data, redact_data
@@ -72,7 +73,7 @@ class _Run:
         self.rejected.append(entry)
 
 
-def run_pipeline(inputs: dict[str, list[tuple[Path, str]]], settings: DataSettings, *,
+def run_pipeline(inputs: dict[str, list], settings: DataSettings, *,
                  prepare: bool, origin: str = "recipe") -> PipelineResult:
     """Check (and for `prepare`, clean and split) the examples of each split's files."""
     run = _Run(settings, prepare, origin)
@@ -103,14 +104,17 @@ def run_pipeline(inputs: dict[str, list[tuple[Path, str]]], settings: DataSettin
                           run.rejected, run.diags, run.report)
 
 
-def _read(run: _Run, inputs: dict[str, list[tuple[Path, str]]]) -> dict[str, list[FileRows]]:
+def _read(run: _Run, inputs: dict[str, list]) -> dict[str, list[FileRows]]:
     stage = Stage("read")
     out: dict[str, list[FileRows]] = {}
     run.report["inputs"] = []
     for split, files in inputs.items():
-        for path, display in files:
-            result = read_any(path, display, ReadResult(rows=FileRows()))
-            if not isinstance(result.rows, FileRows):  # a hub dataset, or a failed read
+        sources = as_sources(files)
+        results = ([_read_compact(src) for src in sources] if all(map(_plain, sources))
+                   else read_sources(sources, run.s.seed))
+        for src, result in zip(sources, results, strict=True):
+            display = src.display
+            if not isinstance(result.rows, FileRows):  # sources, hub datasets, failed reads
                 result.rows = FileRows.of(result.rows)
             run.diags += result.diagnostics
             stage.rows_in += result.seen
@@ -121,9 +125,23 @@ def _read(run: _Run, inputs: dict[str, list[tuple[Path, str]]]) -> dict[str, lis
                                      "source": entry["source"], "raw": entry["raw"]})
             out.setdefault(split, []).append(result.rows)
             run.report["inputs"].append({"split": split, "path": display,
-                                         "sha256": result.sha256, "rows": result.seen})
+                                         "sha256": result.sha256, "rows": result.seen,
+                                         **sampled(result)})
     run.stages.append(stage)
     return out
+
+
+def _plain(src) -> bool:
+    """A local file read as it is (no slice, shuffle, weight or conversion): streamed."""
+    spec = src.spec
+    return (src.path.suffix.lower() in SUFFIXES and not needs_conversion(spec)
+            and not any(spec.get(k) for k in ("split", "shuffle", "weight", "name",
+                                               "data_files")))
+
+
+def _read_compact(src) -> ReadResult:
+    """What ftc.dataprep.sources reads for a plain file, each row kept as its JSON text."""
+    return read_any(src.path, src.display, into=ReadResult(rows=FileRows()))
 
 
 def _validate(run: _Run, rows: dict[str, list[FileRows]]):

@@ -107,7 +107,7 @@ def _cache_folder(data: dict, lock_dir: Path, default: Path | None, origin: str)
     try:
         cache.check_folder(folder)
     except cache.CacheUnusable as exc:
-        raise FtcError([problem("FTC326", origin, 1, f"data.cache_dir: {exc}",
+        raise FtcError([problem("FTC329", origin, 1, f"data.cache_dir: {exc}",
                                 hint="point data.cache_dir at a writable folder, or remove "
                                      "it to cache beside the runs")]) from None
     return folder

@@ -81,7 +81,7 @@ def test_unusable_cache_dir_is_an_ftc_error(data_dir, kind):
     with pytest.raises(FtcError) as caught:
         prepare_for_run(lock, data_dir, data_dir / "out", origin="recipe.yaml")
     [diag] = caught.value.diagnostics
-    assert (diag.rule, diag.path) == ("FTC326", "recipe.yaml")
+    assert (diag.rule, diag.path) == ("FTC329", "recipe.yaml")
     assert "data.cache_dir" in diag.message and "cache" in diag.message
     assert not (data_dir / "out").exists()
 
@@ -116,6 +116,6 @@ def test_data_prepare_with_an_unusable_cache_dir_fails_with_the_rule(tmp_path, c
                       "data: {train: train.jsonl, cache_dir: taken}\n")
     code, _, err = cli("data", "prepare", recipe, "-o", tmp_path / "out")
     assert code == 1
-    assert f"{recipe}:1:1: error: FTC326 data.cache_dir: {tmp_path / 'taken'} exists and " \
+    assert f"{recipe}:1:1: error: FTC329 data.cache_dir: {tmp_path / 'taken'} exists and " \
            "is not a directory" in err
     assert "Traceback" not in err and not (tmp_path / "out").exists()
