@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from ftc.dataprep import dedup, formats, guidance, near, tokens
 from ftc.dataprep.convert import needs_conversion
 from ftc.dataprep.progress import Progress
-from ftc.dataprep.readers import SUFFIXES, ReadResult, read_any
+from ftc.dataprep.readers import SUFFIXES, ReadResult, Row, read_any
 from ftc.dataprep.rowstore import Example, FileRows
 from ftc.dataprep.rules import problem
 from ftc.dataprep.settings import DataSettings

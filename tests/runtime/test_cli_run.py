@@ -23,6 +23,15 @@ def test_ftc_run_trains_the_quickstart(tmp_path, tiny_model):
     assert summary["steps"] == 4 and summary["eval_loss"]["last"] < summary["eval_loss"]["first"]
     assert "ftc: run 'quickstart' finished" in done.stdout
     assert done.stdout.count("validation loss:") == 1  # printed once, by ftc, not twice
+    assert "reused the prepared data" not in done.stdout + done.stderr
+    again = ftc("run", str(REPO / "recipes/quickstart.yaml"), "-o", str(tmp_path / "bundle"),
+                "--set", f"model.base={tiny_model}", "--set", "training.max_steps=4",
+                "--set", f"output_dir={tmp_path / 'runs'}", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "ftc: data: reused the prepared data cached in" in again.stdout + again.stderr
+    second = next(d for d in (tmp_path / "runs" / "quickstart").glob("run-*") if d != run_dir)
+    for name in ("train.jsonl", "validation.jsonl", "rejected.jsonl", "report.json"):
+        assert (second / "data" / name).read_bytes() == (run_dir / "data" / name).read_bytes()
 
 
 def test_ftc_run_launches_nothing_for_a_broken_recipe(tmp_path):
