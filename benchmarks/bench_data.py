@@ -145,12 +145,19 @@ def main(argv: list[str] | None = None) -> int:
                 ratios.append(f"{size:>9,} rows: time new/old {_ratio_text(new_t, old_t)}, "
                               f"peak RSS new/old {_ratio_text(new_m, old_m)}")
             failures += _check(size, runs["new"][0], truth)
+            if size == max(sizes):
+                cached = [_child("cached", data) for _ in range(2)]
+                ratios.append(f"{size:>9,} rows, content cache: first prepare "
+                              f"{cached[0]['seconds']:.1f} s, second {cached[1]['seconds']:.1f} s "
+                              f"(reused: {cached[1]['reused']})")
+                if not cached[1]["reused"] or cached[0]["reused"]:
+                    failures.append("the cache was not reused (or reused too early)")
             del truth
             _remove(data)
         print("Data preparation, no tokenizer (new = ftc now, old = before issue 18); recall "
               "by the original's length in characters")
         _print_table(table)
-        print("\n".join(["paired ratios (median, range):", *ratios]))
+        print("\n".join(["paired ratios (median, range), and the cache:", *ratios]))
         if not args.no_tokenizer:
             failures += _tokenizer_part(tmp, quick=args.quick)
     print("all targets met" if not failures else "TARGET MISSED: " + "; ".join(failures))

@@ -1,5 +1,5 @@
 """One timed data preparation, in its own process: `python -m benchmarks.data_child
-{new,old} DIR [TOKENIZER|-]` (FTC_DATA_PROCS sets the processes of `new`).
+{new,old,cached} DIR [TOKENIZER|-]` (FTC_DATA_PROCS sets the processes of `new`).
 Prints one JSON line: seconds, peak RSS (MiB), splits, rows, and the load
 average before and after.
 
@@ -46,18 +46,27 @@ def _new(lock: dict, tmp: Path) -> dict:
     return prepare_for_run(lock, tmp, tmp / "out").report
 
 
+def _cached(lock: dict, tmp: Path) -> dict:
+    """`new` with the content cache in DIR/cache: the second call reuses the first's."""
+    from ftc.dataprep import prepare_for_run
+
+    prepared = prepare_for_run(lock, tmp, tmp / "out", cache_dir=tmp / "cache")
+    return {**prepared.report, "reused": prepared.cached_from is not None}
+
+
 def main() -> None:
     side, tmp = sys.argv[1], Path(sys.argv[2])
     tokenizer = sys.argv[3] if len(sys.argv) > 3 and sys.argv[3] != "-" else None
     load = os.getloadavg()[0]
     t0 = time.perf_counter()
     lock = _lock(tokenizer)
-    report = (_old if side == "old" else _new)(lock, tmp)
+    report = {"old": _old, "new": _new, "cached": _cached}[side](lock, tmp)
     seconds = time.perf_counter() - t0
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(json.dumps({"seconds": seconds, "rss_mib": rss, "child_rss_mib": children,
                       "splits": report["splits"], "rows": report["rows"],
+                      "reused": report.get("reused", False),
                       "load_before": load, "load_after": os.getloadavg()[0]}))
 
 
