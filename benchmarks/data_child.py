@@ -34,8 +34,8 @@ def _old(lock: dict, tmp: Path) -> dict:
     from ftc.dataprep.settings import DataSettings, data_paths
 
     settings = DataSettings.from_lock(lock, tmp)
-    result = run_pipeline({"train": data_paths(lock["data"]["train"], tmp)}, settings,
-                          prepare=True, origin="recipe")
+    files = [(src.path, src.display) for src in data_paths(lock["data"]["train"], tmp)]
+    result = run_pipeline({"train": files}, settings, prepare=True, origin="recipe")
     write_outputs(result, tmp / "out")
     return result.report
 
