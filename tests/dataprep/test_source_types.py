@@ -243,7 +243,7 @@ def test_data_prepare_reads_the_recipes_sources(tmp_path, ftc_cli):
     code, out, err = ftc_cli("data", "prepare", str(tmp_path / "recipe.yaml"),
                              "-o", str(tmp_path / "out"))
     assert code == 1
-    assert "chats.jsonl:13:1: error: FTC326 chats.jsonl: sharegpt column 'conversations' " \
+    assert "chats.jsonl:13:1: error: FTC326 sharegpt column 'conversations' " \
            "must be a list of messages, got str" in out + err
 
 
@@ -268,3 +268,18 @@ def test_source_display_in_report(tmp_path):
     assert result.report["inputs"][0]["path"] == "a.jsonl (train[:2])"
     assert result.report["inputs"][0]["rows"] == 2
     assert json.dumps(result.report)  # report.json stays JSON
+
+
+def test_data_check_reads_a_recipes_sources(tmp_path, ftc_cli):
+    write_jsonl(tmp_path / "alpaca.jsonl", [{"instruction": f"task {i} to do now",
+                                             "output": f"done {i} well"} for i in range(6)]
+                + [{"instruction": "no output"}])
+    (tmp_path / "recipe.yaml").write_text(
+        "name: src\nmodel: {base: org/model}\nmethod: {kind: lora}\n"
+        "data:\n  train:\n    - {path: alpaca.jsonl, type: alpaca, split: 'train[:5]'}\n"
+        "    - {path: alpaca.jsonl, type: alpaca, split: 'train[5:]'}\n")
+    code, out, _ = ftc_cli("data", "check", str(tmp_path / "recipe.yaml"))
+    assert code == 1
+    assert out.startswith("alpaca.jsonl (train[5:]):7:1: error: FTC326 alpaca row has no "
+                          "column 'output' (has instruction)")
+    assert "valid examples" in out and "│ 6 " in out.split("valid examples")[1][:60]
