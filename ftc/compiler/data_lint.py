@@ -11,12 +11,14 @@ Each returns (dotted path, message, hint) findings for ftc.compiler.lint_rules:
   trained (method.lora.modules_to_save), checked against a local tokenizer's
   vocabulary when there is one;
 - source_options: a source's slice or template fields that cannot work;
-- per_epoch: evals/saves_per_epoch beside an explicit step count or strategy.
+- per_epoch: evals/saves_per_epoch beside an explicit step count or strategy;
+- hub_datasets_not_cached: a hub dataset id the local cache lacks.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from ftc.source_spec import SliceError, entries, entry_path, parse_split, template_columns
@@ -60,11 +62,11 @@ def template_unreadable(r) -> list[Finding]:
 def system_role(r) -> list[Finding]:
     from ftc.compiler.chat_template_check import lacks_system_role, template_error
 
+    where = _system_message_source(r)  # first: reading a tokenizer costs more
+    if where is None:
+        return []
     text, what = template_text(r)
     if not text or template_error(text) or not lacks_system_role(text):
-        return []
-    where = _system_message_source(r)
-    if where is None:
         return []
     return [("model.chat_template", f"{what} has no system role, but {where} has a system "
              "message: the template refuses it or drops its text",
@@ -205,3 +207,28 @@ def per_epoch(r) -> list[Finding]:
                         f"(got {r.get(f'training.{group}.strategy')}); it is set to steps",
                         None))
     return out
+
+
+def hub_datasets_not_cached(r) -> list[Finding]:
+    """Hub dataset ids the local Hugging Face cache lacks (no network: the cache's folders)."""
+    out = []
+    for key in ("data.train", "data.validation", "data.test"):
+        for entry in entries(r.get(key)):
+            name = entry_path(entry) or ""
+            if Path(name).is_absolute() or name.count("/") != 1 or Path(name).suffix:
+                continue
+            if not _in_hf_cache(name):
+                out.append((key, f"hub dataset {name!r} is not in the local Hugging Face cache: "
+                            "the run downloads it, or stops with FTC327 where no hub is "
+                            "reachable", f"fetch it first: hf download --repo-type dataset "
+                            f"{name}"))
+    return out
+
+
+def _in_hf_cache(dataset_id: str) -> bool:
+    from huggingface_hub import constants
+
+    home = Path(constants.HF_HOME)
+    hub = Path(constants.HF_HUB_CACHE) / f"datasets--{dataset_id.replace('/', '--')}"
+    prepared = Path(os.environ.get("HF_DATASETS_CACHE") or home / "datasets")
+    return hub.is_dir() or (prepared / dataset_id.replace("/", "___")).is_dir()

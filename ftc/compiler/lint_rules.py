@@ -596,3 +596,10 @@ def provider_sources(r: Resolved, t: dict) -> Iterator[Finding]:
             yield (key, f"{key}: source objects (type, fields, split, weight ...) are read by "
                    "the local backend; a provider uploads JSONL files as they are",
                    "convert the data with `ftc data prepare` and name the prepared files")
+
+
+@rule("FTC187", WARNING, "a hub dataset that is not in the local cache")
+def hub_dataset_cached(r: Resolved, t: dict) -> Iterator[Finding]:
+    from ftc.compiler.data_lint import hub_datasets_not_cached
+
+    yield from hub_datasets_not_cached(r)

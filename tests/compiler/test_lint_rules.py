@@ -76,6 +76,7 @@ CASES = [
     ("FTC184", ["data.train=[{path: data/train.jsonl, split: 'train[5:2]'}]"]),
     ("FTC184", ["data.train=[{path: data/train.jsonl, type: template, fields: {prompt: q}}]"]),
     ("FTC185", ["training.evals_per_epoch=2", "training.eval.every=10"]),
+    ("FTC187", ["data.train=[{path: someorg/not-cached, type: alpaca}]"]),
     ("FTC186", ["backend.kind=openai", "model.base=gpt-4.1-mini",
                 "data.train=[{path: data/train.jsonl, type: messages}]"]),
 ]
