@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from ftc.commands.common_args import add_set_argument
-from ftc.commands.output import fail
+from ftc.commands.output import diagnostics_data, fail
 from ftc.diagnostics import (
     EXIT_OK,
     EXIT_PROBLEMS,
@@ -138,7 +138,7 @@ def _check(args: argparse.Namespace) -> int:
     else:
         result = check_files(args.files, settings, validation=args.validation, test=args.test)
     if args.json:
-        print(json.dumps({"diagnostics": json.loads(render(result.diagnostics, "json")),
+        print(json.dumps({"diagnostics": diagnostics_data(result.diagnostics),
                           "summary": redact_data(result.report)}, indent=2, ensure_ascii=False))
         return exit_code(result.diagnostics)
     if result.diagnostics:
@@ -224,10 +224,12 @@ def _prepare(args: argparse.Namespace) -> int:
         return fail(args, "data prepare", "data errors; nothing written", exc.diagnostics)
     except OSError as exc:
         return fail(args, "data prepare", f"cannot write {out}: {exc.strerror or exc}")
-    if prepared.diagnostics:
+    if prepared.diagnostics and not args.json:
         sys.stderr.write(render(prepared.diagnostics, "text") + "\n")
-    if args.json:
-        print(json.dumps(redact_data(prepared.report), indent=2, ensure_ascii=False))
+    if args.json:  # the report, with the compile's and the data's diagnostics beside it
+        found = list(compiled.diagnostics) + list(prepared.diagnostics)
+        print(json.dumps({**redact_data(prepared.report), "diagnostics": diagnostics_data(found)},
+                         indent=2, ensure_ascii=False))
     else:
         _table(f"data prepared in {out}/", summary_rows(prepared.report) + [
             ("written", ", ".join(f"{k}.jsonl {v:,}" for k, v in prepared.report["splits"].items()
@@ -258,11 +260,11 @@ def _export(args: argparse.Namespace) -> int:
                                      max_tokens=args.max_tokens, fmt=args.format)
     except OSError as exc:
         return fail(args, "data export", f"cannot write {args.output}: {exc.strerror or exc}")
-    if result.diagnostics:
-        (sys.stderr if args.json else sys.stdout).write(
-            render(result.diagnostics, "text") + "\n")
+    if result.diagnostics and not args.json:
+        sys.stdout.write(render(result.diagnostics, "text") + "\n")
     if args.json:
-        print(json.dumps(result.summary, indent=2, ensure_ascii=False))
+        print(json.dumps({**result.summary, "diagnostics": diagnostics_data(result.diagnostics)},
+                         indent=2, ensure_ascii=False))
     elif result.written:
         s = result.summary
         tok = s.get("tokens", {})

@@ -170,9 +170,10 @@ def checkpointing_kwargs(lock: RunLock) -> dict | None:
     true is the non-reentrant implementation (works with frozen inputs and
     PEFT); reentrant is the older one some attention kernels still need.
     """
-    setting = lock.get("training.gradient_checkpointing", False)
-    # under FSDP, accelerate checkpoints activations itself (fsdp_activation_checkpointing in
-    # accelerate.yaml); the Trainer refuses both at once
-    if not setting or lock.get("hardware.strategy") == "fsdp":
+    from ftc.compiler import activation_checkpointing_by
+
+    # "fsdp": accelerate checkpoints activations itself (fsdp_activation_checkpointing in
+    # accelerate.yaml), and the Trainer refuses both at once
+    if activation_checkpointing_by(lock.values) != "transformers":
         return None
-    return {"use_reentrant": setting == "reentrant"}
+    return {"use_reentrant": lock.get("training.gradient_checkpointing") == "reentrant"}
