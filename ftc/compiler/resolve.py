@@ -563,6 +563,8 @@ def rule_per_epoch(r: Resolved, t: dict) -> None:
         r.set(f"training.{group}.strategy", "steps", f"rule:{key}")
         if rows is None:
             r.drop(f"training.{group}.every")  # the runtime counts the prepared rows
+            r.set(f"training.{key}", per_epoch, f"{r.source(f'training.{key}')} (steps "
+                  "resolved at run time: the training rows cannot be counted here)")
             continue
         steps = max(1, -(-rows // batch))
         r.set(f"training.{group}.every", max(1, steps // per_epoch),

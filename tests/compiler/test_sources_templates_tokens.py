@@ -136,6 +136,8 @@ def test_per_epoch_left_to_the_runtime_when_rows_cannot_be_counted(recipe, tmp_p
     result = _compiled(recipe, "data.train=[{path: folder}]", "training.evals_per_epoch=3")
     assert "every" not in result.values["training"]["eval"]
     assert result.values["training"]["evals_per_epoch"] == 3
+    assert result.provenance["training.evals_per_epoch"] == (
+        "--set (steps resolved at run time: the training rows cannot be counted here)")
     assert result.values["training"]["eval"]["strategy"] == "steps"
 
 
