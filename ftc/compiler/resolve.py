@@ -19,7 +19,7 @@ from ftc.compiler.loader import Node, Pos
 from ftc.dotted import get_dotted
 from ftc.memory.gpus import bf16_support
 from ftc.safe_files import FileProblem, open_regular, read_regular
-from ftc.source_spec import entry_path, with_path
+from ftc.source_spec import entry_path, source_type, with_path
 from ftc.tables import hyperparameters
 
 PEFT_KINDS = ("lora", "qlora")
@@ -400,9 +400,9 @@ def detect_format(files: list | None, base_dir: Path | None) -> str | None:
     if not files:
         return None
     if isinstance(files[0], dict):  # a source: its type says, else its file's first row
-        kind = TYPE_FORMATS.get(files[0].get("type") or "auto")
-        if kind or files[0].get("roles"):
-            return kind or "messages"
+        kind = TYPE_FORMATS.get(source_type(files[0]))
+        if kind:
+            return kind
     first = entry_path(files[0]) or ""
     if base_dir is None or not first.endswith(".jsonl"):
         return None

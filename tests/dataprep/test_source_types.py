@@ -319,3 +319,15 @@ def test_a_cached_hub_dataset_loads_offline_without_the_network(tmp_path):
     assert [d["rule"] for d in report["diagnostics"] if d["severity"] == "error"] == []
     assert report["summary"]["inputs"] == [{"split": "train", "path": "someorg/tiny-alpaca "
                                             "(train[:75%])", "sha256": None, "rows": 3}]
+
+
+def test_fields_without_a_type_say_which_type_they_are():
+    from ftc.source_spec import source_type
+
+    assert source_type({"fields": {"instruction": "q", "output": "a"}}) == "alpaca"
+    assert source_type({"fields": {"prompt": "q", "completion": "a"}}) == "completion"
+    assert source_type({"fields": {"chosen": "good"}}) == "preference"
+    assert source_type({"roles": {"human": "user"}}) == "messages"
+    assert source_type({"path": "a.jsonl"}) == "auto"
+    assert convert({"q": "x", "a": "y"}, {"fields": {"prompt": "q", "completion": "a"}}) == {
+        "prompt": "x", "completion": "y"}
