@@ -541,7 +541,7 @@ def chat_template_compiles(r: Resolved, t: dict) -> Iterator[Finding]:
         down = line - 1 if "\n" in source.rstrip("\n") else 0
         yield ("model.chat_template", f"model.chat_template does not compile: template line "
                f"{line}: {message}", "the template is Jinja, as in a tokenizer's "
-               "chat_template; chatml and llama3 name built-in templates", down)
+               "chat_template; chatml, llama3, mistral, ... name shipped templates", down)
 
 
 # ------------------------------------------------- data sources, templates, tokens (issue 12)
