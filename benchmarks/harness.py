@@ -31,6 +31,12 @@ class Rounds:
     def median(self, name: str) -> float:
         return statistics.median(self.values[name])
 
+    def text(self, name: str, unit: str = "s", digits: int = 3) -> str:
+        """e.g. '0.172 s (0.160-0.190)': the median and the range over the rounds."""
+        v = self.values[name]
+        return (f"{statistics.median(v):.{digits}f} {unit} "
+                f"({min(v):.{digits}f}-{max(v):.{digits}f})")
+
     def ratio(self, numerator: str, denominator: str) -> Ratio:
         """numerator / denominator, paired round by round."""
         return paired_ratio(self.values[numerator], self.values[denominator], self.loads)
