@@ -78,3 +78,23 @@ def test_training_arguments_copy_the_lock(bundle):
     apply_data_facts(args, "completion", has_validation=False)
     assert args.completion_only_loss is True and args.assistant_only_loss is False
     assert args.eval_strategy == "no"
+
+
+def test_batches_group_by_length_unless_packing(bundle, tmp_path, tiny_model, tickets):
+    """Unpacked runs draw batches of similar lengths (transformers' LengthGroupedSampler);
+    packed rows, data.group_by_length false and preference pairs (no input_ids) do not."""
+    from trl import DPOConfig
+
+    from ftc.runtime.methods.common import config_for
+    from ftc.runtime.training_args import sft_config
+
+    assert sft_config(load_run_lock(bundle), tmp_path / "p").train_sampling_strategy == "random"
+    for setting, expected in ((None, "group_by_length"), (False, "random")):
+        data = {} if setting is None else {"group_by_length": setting}
+        grouped = compile_bundle(tmp_path / f"g-{setting}",
+                                 merge(base_recipe("grouped", tiny_model, tickets), {"data": data}))
+        args = sft_config(load_run_lock(grouped), tmp_path / "out")
+        assert args.train_sampling_strategy == expected
+    assert config_for(DPOConfig, args).train_sampling_strategy == "random"
+    args.train_sampling_strategy = "group_by_length"
+    assert config_for(DPOConfig, args).train_sampling_strategy == "random"
