@@ -16,7 +16,7 @@ import inspect
 import sys
 from pathlib import Path
 
-from benchmarks.harness import MIN_ROUNDS
+from benchmarks.harness import MIN_ROUNDS, check_rounds
 
 
 def _options(argv: list[str]) -> argparse.Namespace:
@@ -26,7 +26,12 @@ def _options(argv: list[str]) -> argparse.Namespace:
                         help=f"interleaved rounds per comparison (at least {MIN_ROUNDS})")
     parser.add_argument("--quick", action="store_true",
                         help="smoke test: 1 round and small workloads (numbers not comparable)")
-    return parser.parse_args(argv)
+    opts = parser.parse_args(argv)
+    try:
+        check_rounds(1 if opts.quick else opts.rounds, allow_few=opts.quick)
+    except ValueError as exc:
+        parser.error(str(exc))
+    return opts
 
 
 def main(argv: list[str]) -> int:

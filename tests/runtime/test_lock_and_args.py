@@ -98,3 +98,25 @@ def test_batches_group_by_length_unless_packing(bundle, tmp_path, tiny_model, ti
     assert config_for(DPOConfig, args).train_sampling_strategy == "random"
     args.train_sampling_strategy = "group_by_length"
     assert config_for(DPOConfig, args).train_sampling_strategy == "random"
+
+
+def test_length_grouped_order_depends_on_seed_and_epoch_only():
+    """A resumed run must draw the batches the interrupted one would have drawn."""
+    import torch
+    from transformers.trainer_pt_utils import LengthGroupedSampler
+
+    from ftc.runtime.length_grouping import epoch_seeded
+
+    lengths = [(i * 37) % 101 + 1 for i in range(400)]
+
+    def order(epoch: int, global_seed: int) -> list[int]:
+        torch.manual_seed(global_seed)  # whatever the global state is at that moment
+        sampler = epoch_seeded(LengthGroupedSampler(8, lengths=lengths), seed=7)
+        sampler.set_epoch(epoch)
+        return list(sampler)
+
+    assert order(0, 1) == order(0, 2) and sorted(order(0, 1)) == list(range(400))
+    assert order(1, 1) == order(1, 3) != order(0, 1)
+    batches = [order(0, 1)[i:i + 8] for i in range(0, 400, 8)]  # still grouped by length
+    spread = sum(max(lengths[j] for j in b) - min(lengths[j] for j in b) for b in batches)
+    assert spread / len(batches) < 30  # random batches of 8 spread about 80
