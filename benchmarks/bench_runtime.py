@@ -54,10 +54,12 @@ def _env() -> dict[str, str]:
             "FTC_PYTHON": sys.executable}
 
 
-def _recipe(name: str, model: Path, data: Path, packing: bool, steps: int, out: Path) -> dict:
+def _recipe(name: str, model: Path, data: Path, packing: bool, steps: int, out: Path,
+            gpu: bool = False) -> dict:
     return {
         "name": name,
-        "model": {"base": str(model), "max_seq_length": SETTINGS["max_seq_length"]},
+        "model": {"base": str(model), "max_seq_length": SETTINGS["max_seq_length"],
+                  "attn_implementation": SETTINGS.get("attn_implementation", "sdpa")},
         "method": {"kind": "lora", "lora": {"r": SETTINGS["lora_r"], "dropout": 0.0,
                                             "target_modules": TARGETS}},
         "data": {"train": str(data), "split": {"train": 1.0, "validation": 0.0, "test": 0.0},
@@ -67,9 +69,10 @@ def _recipe(name: str, model: Path, data: Path, packing: bool, steps: int, out: 
                      "micro_batch_size": SETTINGS["micro_batch_size"],
                      "gradient_accumulation": 1, "warmup_ratio": 0.0, "scheduler": "constant",
                      "seed": SETTINGS["seed"], "logging_steps": 1,
+                     "precision": "bf16" if gpu else "fp32",
                      "eval": {"strategy": "no"}, "save": {"strategy": "no"}},
         "evaluation": {"baseline": False, "at_end": False},
-        "hardware": {"accelerator": "cpu"},
+        "hardware": {"accelerator": "gpu", "gpus": 1} if gpu else {"accelerator": "cpu"},
         "output_dir": str(out),
     }
 
@@ -89,10 +92,11 @@ def ftc_run(work: Path, recipe: dict, facts: list[dict]) -> float:
 
 
 def trl_run(work: Path, model: Path, data: Path, setting: str, steps: int,
-            facts: list[dict]) -> float:
+            facts: list[dict], gpu: bool = False) -> float:
     spec = work / "trl.json"
     spec.write_text(json.dumps({"model": str(model), "data": str(data), "setting": setting,
-                                "steps": steps, "out": str(work / "trl-out")}))
+                                "steps": steps, "out": str(work / "trl-out"), "gpu": gpu,
+                                "attn": SETTINGS.get("attn_implementation", "sdpa")}))
     done = subprocess.run([sys.executable, "-m", "benchmarks.bench_runtime", "trl", str(spec)],
                           check=True, env=_env(), capture_output=True, text=True, cwd=ROOT)
     result = json.loads(done.stdout.strip().splitlines()[-1])
@@ -111,7 +115,9 @@ def trl_script(spec_path: str) -> None:
     spec = json.loads(Path(spec_path).read_text())
     torch.manual_seed(SETTINGS["seed"])
     tokenizer = AutoTokenizer.from_pretrained(spec["model"])
-    model = AutoModelForCausalLM.from_pretrained(spec["model"], dtype=torch.float32)
+    model = AutoModelForCausalLM.from_pretrained(
+        spec["model"], dtype=torch.float32, attn_implementation=spec["attn"]).to(
+        "cuda" if spec["gpu"] else "cpu")
     dataset = load_dataset("json", data_files=spec["data"], split="train")
 
     class Clock(TrainerCallback):  # the window of ftc's tokens_per_second_after_first_step
@@ -131,7 +137,8 @@ def trl_script(spec_path: str) -> None:
         output_dir=spec["out"], max_steps=spec["steps"], learning_rate=SETTINGS["learning_rate"],
         per_device_train_batch_size=SETTINGS["micro_batch_size"], gradient_accumulation_steps=1,
         lr_scheduler_type="constant", seed=SETTINGS["seed"], logging_steps=1,
-        save_strategy="no", eval_strategy="no", report_to=[], bf16=False, use_cpu=True,
+        save_strategy="no", eval_strategy="no", report_to=[], bf16=spec["gpu"],
+        use_cpu=not spec["gpu"],
         gradient_checkpointing=False, assistant_only_loss=True, optim="adamw_torch",
         max_length=SETTINGS["max_seq_length"], packing=packing, padding_free=packing,
         train_sampling_strategy="group_by_length" if spec["setting"] == "group_by_length"
@@ -147,7 +154,7 @@ def trl_script(spec_path: str) -> None:
                       "loss": losses[-1] if losses else None}))
 
 
-def _cases(work: Path, model: Path, shapes: list[str], rows: int, quick: bool):
+def _cases(work: Path, model: Path, shapes: list[str], rows: int, quick: bool, gpu: bool):
     from ftc.runtime import example_data
 
     cases, facts = {}, {}
@@ -164,11 +171,11 @@ def _cases(work: Path, model: Path, shapes: list[str], rows: int, quick: bool):
             kind = "packed" if setting in ("packing", "ftc packed") else "unpacked"
             if setting.startswith("ftc"):
                 recipe = _recipe(name.replace(", ", "-").replace(" ", "-"), model, data,
-                                 kind == "packed", steps[kind], work / "runs")
+                                 kind == "packed", steps[kind], work / "runs", gpu)
                 cases[name] = lambda r=recipe, f=facts[name]: ftc_run(work, r, f)
             else:
                 cases[name] = (lambda d=data, s=setting, n=steps[kind], f=facts[name]:
-                               trl_run(work, model, d, s, n, f))
+                               trl_run(work, model, d, s, n, f, gpu))
     return cases, facts
 
 
@@ -190,22 +197,26 @@ def _comparisons(result: Rounds, shapes: list[str]) -> list[tuple[str, object, f
     return rows
 
 
-def main(rounds: int = MIN_ROUNDS, quick: bool = False) -> int:
+def main(rounds: int = MIN_ROUNDS, quick: bool = False, gpu: bool = False,
+         model_spec=None) -> int:
+    """gpu: one CUDA device, bf16 (benchmarks/gpu_runtime.py); model_spec: a TinySpec."""
     from ftc.runtime import example_data
-    from ftc.runtime.tiny_model import init_tiny_model
+    from ftc.runtime.tiny_model import TinySpec, init_tiny_model
 
     shapes = ["skewed"] if quick else list(SHAPES)
     with tempfile.TemporaryDirectory(prefix="ftc-bench-runtime-") as tmp:
         work = Path(tmp)
         model = init_tiny_model(work / "tiny", example_data.texts(
-            example_data.default_splits()["train"]))
-        cases, facts = _cases(work, model, shapes, 48 if quick else ROWS, quick)
+            example_data.default_splits()["train"]), model_spec or TinySpec())
+        cases, facts = _cases(work, model, shapes, 48 if quick else ROWS, quick, gpu)
+        steps = {k: 2 for k in STEPS} if quick else STEPS
         result = interleave(cases, rounds=rounds, allow_few=quick,
                             progress=lambda line: print("  " + line, flush=True))
-    print(f"\ntokens/s (real tokens, after the first step; {len(result.loads)} interleaved "
+    print(f"\n{'GPU, bf16' if gpu else 'CPU, fp32'}: tokens/s (real tokens, after the first "
+          f"step; {len(result.loads)} interleaved "
           f"rounds, {load_text(result.loads)} on {os.cpu_count()} CPUs; micro batch "
           f"{SETTINGS['micro_batch_size']}, LoRA r={SETTINGS['lora_r']}, "
-          f"steps unpacked/packed {STEPS['unpacked']}/{STEPS['packed']}):")
+          f"steps unpacked/packed {steps['unpacked']}/{steps['packed']}, the first is warm-up):")
     print(f"{'case':<34} {'tokens/s: median (min-max)':>30} {'tokens':>8} {'last loss':>9}")
     for name in cases:
         f = facts[name][-1]
