@@ -99,11 +99,11 @@ def main(rounds: int = MIN_ROUNDS, quick: bool = False) -> int:
         print(f"{name:<44} {result.text(name):>22} {statistics.median(peaks[name]):>9.0f}")
     one, bulk = result.median("ftc lint, 1 recipe, cold"), \
         result.median(f"ftc lint, {many} recipes, one call")
-    ok = one <= TARGET_ONE and (quick or bulk <= TARGET_MANY)
+    ok = quick or (one <= TARGET_ONE and bulk <= TARGET_MANY)  # quick: nothing is judged
     print(f"\ntargets: 1 recipe cold <= {TARGET_ONE} s: {one:.3f} "
           f"{'met' if one <= TARGET_ONE else 'MISSED'}; {many} recipes <= {TARGET_MANY} s: "
           f"{bulk:.3f} {'met' if bulk <= TARGET_MANY else 'MISSED'}"
-          + (" (quick: 25 recipes, not judged)" if quick else ""))
+          + (" (quick: not judged)" if quick else ""))
     if not n_configs:
         print(f"axolotl: {axolotl_peer.NOT_MEASURED}")
         return 0 if ok else 1
