@@ -381,6 +381,7 @@ def rule_data(r: Resolved, t: dict) -> None:
             r.default(f"data.{group}.{key}", value, "table:data")
     r.default("data.length_policy", _t(t, "data", "length_policy"), "table:data")
     r.default("data.packing", _t(t, "data", "packing"), "table:data")
+    r.default("data.group_by_length", _t(t, "data", "group_by_length"), "table:data")
 
 
 # The canonical format each source type converts to.
