@@ -38,6 +38,8 @@ COMMANDS = [
     "diff",
     "importer",
 ]
+# A verb whose name is a Python keyword lives in a module named otherwise.
+MODULE_OF_VERB = {"import": "importer"}
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for `cat big | head`
 DEBUG_HELP = "on an internal error, print the traceback (also FTC_DEBUG=1)"
 
@@ -104,7 +106,14 @@ def verbs_for(argv: list[str]) -> list[str]:
     argparse's "invalid choice" message stay complete.
     """
     word = next((a for a in argv if not a.startswith("-")), "").replace("-", "_")
+    word = MODULE_OF_VERB.get(word, word)
     return [word] if word in COMMANDS else list(COMMANDS)
+
+
+def verb_names() -> list[str]:
+    """The verbs as typed on the command line, in `ftc --help` order."""
+    modules = {m: v for v, m in MODULE_OF_VERB.items()}
+    return [modules.get(c, c).replace("_", "-") for c in COMMANDS]
 
 
 def build_parser(verbs: list[str] | None = None) -> argparse.ArgumentParser:
