@@ -129,16 +129,21 @@ def generation_marker(r) -> list[Finding]:
              "shipped template (chatml, llama3, ...)")]
 
 
-def requested_tokens(r) -> list[str]:
+def requested_tokens(r, with_pad: bool = True) -> list[str]:
+    """Tokens the recipe asks for (rule defaults such as pad-from-eos excepted)."""
     special = r.get("model.special_tokens") or {}
-    tokens = [v for k, v in special.items() if v and not r.source(
+    tokens = [v for k, v in special.items() if v and (with_pad or k != "pad") and not r.source(
         f"model.special_tokens.{k}").startswith("rule:")]
     return list(dict.fromkeys([*tokens, *(r.get("model.added_tokens") or []),
                                *(r.get("model.eot_tokens") or [])]))
 
 
-def new_tokens(r, peft: str | None) -> list[Finding]:
-    tokens = requested_tokens(r)
+def new_tokens(r, peft: str | None, local: bool) -> list[Finding]:
+    """Tokens an adapter run adds without training the embedding and head (FTC183 when the
+    local tokenizer shows they are new; FTC188 when the tokenizer is not local). The pad
+    token is left out: padding is masked from attention and loss, so its row need not train
+    (axolotl exempts it the same way)."""
+    tokens = requested_tokens(r, with_pad=False)
     if not tokens or peft is None:
         return []
     from ftc.compiler.local_facts import tokenizer_facts
@@ -147,6 +152,8 @@ def new_tokens(r, peft: str | None) -> list[Finding]:
     if saved & set(EMBEDDINGS) and saved & set(HEADS):
         return []
     facts = tokenizer_facts(r.get("model.tokenizer") or r.get("model.base"))
+    if (facts is not None) != local:
+        return []
     if facts is not None:
         tokens = [t for t in tokens if t not in facts.vocab]
         if not tokens:
@@ -156,10 +163,10 @@ def new_tokens(r, peft: str | None) -> list[Finding]:
         checked = "(the tokenizer is not local, so ftc could not check whether they are " \
                   "already in its vocabulary)"
     shown = ", ".join(repr(t) for t in tokens[:5]) + (" ..." if len(tokens) > 5 else "")
-    return [("method.lora.modules_to_save", f"new tokens {shown} {checked}: with {peft} their "
-             "embeddings stay untrained unless the embedding and the head are trained",
-             "set method.lora.modules_to_save: [embed_tokens, lm_head] (names for this "
-             "architecture), or use tokens the tokenizer already has")]
+    return [("method.lora.modules_to_save", f"tokens {shown} {checked}: with {peft} the "
+             "embeddings of new tokens stay untrained unless the embedding and the head are "
+             "trained", "set method.lora.modules_to_save: [embed_tokens, lm_head] (names "
+             "for this architecture), or use tokens the tokenizer already has")]
 
 
 def source_options(r) -> list[Finding]:

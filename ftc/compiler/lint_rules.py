@@ -572,7 +572,7 @@ def chat_template_generation(r: Resolved, t: dict) -> Iterator[Finding]:
 def new_tokens_trainable(r: Resolved, t: dict) -> Iterator[Finding]:
     from ftc.compiler.data_lint import new_tokens
 
-    yield from new_tokens(r, peft_kind(r))
+    yield from new_tokens(r, peft_kind(r), local=True)
 
 
 @rule("FTC184", ERROR, "a data source's split slice or template fields cannot work")
@@ -596,6 +596,13 @@ def provider_sources(r: Resolved, t: dict) -> Iterator[Finding]:
             yield (key, f"{key}: source objects (type, fields, split, weight ...) are read by "
                    "the local backend; a provider uploads JSONL files as they are",
                    "convert the data with `ftc data prepare` and name the prepared files")
+
+
+@rule("FTC188", WARNING, "tokens with LoRA/QLoRA that ftc could not check (tokenizer not local)")
+def unchecked_tokens_trainable(r: Resolved, t: dict) -> Iterator[Finding]:
+    from ftc.compiler.data_lint import new_tokens
+
+    yield from new_tokens(r, peft_kind(r), local=False)
 
 
 @rule("FTC187", WARNING, "a hub dataset that is not in the local cache")

@@ -112,10 +112,18 @@ def test_new_tokens_checked_against_the_local_vocabulary(recipe, tmp_path):
 
 
 def test_new_tokens_with_a_hub_tokenizer_say_they_were_not_checked(recipe):
-    [diag] = [d for d in _compiled(recipe, "model.base=org/model",
-                                   "model.special_tokens={pad: <pad>}").diagnostics
-              if d.rule == "FTC183"]
+    found = _compiled(recipe, "model.base=org/model",
+                      "model.special_tokens={eos: <eos>}").diagnostics
+    [diag] = [d for d in found if d.rule == "FTC188"]
     assert "the tokenizer is not local, so ftc could not check" in diag.message
+    assert diag.severity == "warning" and "FTC183" not in [d.rule for d in found]
+
+
+def test_a_new_pad_token_needs_no_trained_embedding(recipe, tmp_path):
+    """Padding is masked from attention and loss, so its new row never needs to train."""
+    _local_tokenizer(tmp_path / "models" / "tiny-llama", pad=None)
+    found = [d.rule for d in _compiled(recipe, "model.special_tokens={pad: <newpad>}").diagnostics]
+    assert "FTC183" not in found and "FTC188" not in found
 
 
 def test_evals_and_saves_per_epoch_from_counted_rows(recipe, tmp_path):
