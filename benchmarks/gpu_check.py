@@ -11,10 +11,11 @@ it differs from the base model and generates on the GPU:
 - qlora          one GPU, bitsandbytes nf4 on CUDA + LoRA
 - zero3-full     DeepSpeed ZeRO-3, one process, full fine-tuning (16-bit gather at save)
 - fsdp-full      FSDP2, one process, full fine-tuning (full state dict)
-- fsdp-lora      FSDP2, one process, LoRA, sharded checkpoints + FSDP activation
-                 checkpointing; the final adapter saved whole
+- fsdp-lora      FSDP2, one process, LoRA, sharded checkpoints + gradient checkpointing
+                 (transformers', as ftc uses for adapters under FSDP); the adapter saved whole
 
-    python benchmarks/gpu_check.py OUT_DIR [--cpu]   (--cpu: the harness on CPU, 2 cases)
+    python benchmarks/gpu_check.py OUT_DIR [--cpu] [--cases=a,b]
+    (--cpu: the harness on CPU, 2 cases; --cases: only those)
 
 Writes OUT_DIR/gpu_check.json (environment, one record per case) and logs/<case>.log.
 """
@@ -93,6 +94,9 @@ def recipe(name: str, model: Path, data: dict[str, Path], cpu: bool) -> dict:
                      "save": {"strategy": "steps", "every": 4, "keep_last": 2}, **training},
         "hardware": {"accelerator": "cpu" if cpu else "gpu", "gpu": "H200", "fit": "off",
                      **hardware},
+        # accuracy and loss need no scorer packages (BLEU/ROUGE would need sacrebleu and
+        # rouge_score on the GPU machine too)
+        "evaluation": {"task": "classification", "metrics": ["accuracy", "loss"]},
         "output_dir": "runs",
     }
 
@@ -199,6 +203,9 @@ def main(argv: list[str]) -> int:
     result = {"environment": environment(), "cases": []}
     model, data = make_inputs(work)
     names = [n for n in CASES if not cpu or n in CPU_CASES]
+    chosen = next((a.split("=", 1)[1] for a in argv if a.startswith("--cases=")), None)
+    if chosen:  # --cases=fsdp-lora,qlora: a subset, e.g. when device time is short
+        names = [n for n in names if n in chosen.split(",")]
     for name in names:
         record = run_case(name, work, model, data, logs, cpu)
         result["cases"].append(record)

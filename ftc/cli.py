@@ -36,18 +36,53 @@ COMMANDS = [
     "new",
     "recipes",
     "diff",
+    "importer",
 ]
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for `cat big | head`
 DEBUG_HELP = "on an internal error, print the traceback (also FTC_DEBUG=1)"
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse exits 2 on usage errors already; keep its message short."""
+    """argparse exits 2 on usage errors already; keep its message short, and machine
+    readable when the command line asked for JSON or SARIF (a CI step parses stdout)."""
+
+    machine_format: str | None = None
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.print_usage(sys.stderr)
+        if _Parser.machine_format:
+            _usage_error_as_data(message, _Parser.machine_format)
+        else:
+            self.print_usage(sys.stderr)
         sys.stderr.write(f"ftc: error: {message}\n")
         raise SystemExit(EXIT_USAGE)
+
+
+def machine_format(argv: list[str]) -> str | None:
+    """'json' or 'sarif' when the command line asks for that output (`--format json`,
+    `--format=sarif`, `--json`), else None."""
+    for i, arg in enumerate(argv):
+        value = arg.split("=", 1)[1] if arg.startswith("--format=") else \
+            argv[i + 1] if arg == "--format" and i + 1 < len(argv) else None
+        if value in ("json", "sarif"):
+            return value
+    return "json" if "--json" in argv else None
+
+
+def _usage_error_as_data(message: str, fmt: str) -> None:
+    """The usage error as one FTC008 diagnostic on stdout, in the format asked for."""
+    from ftc.diagnostics import Diagnostic, render
+
+    found = [Diagnostic("<command line>", 1, 1, "error", "FTC008", message,
+                        "see `ftc COMMAND --help`")]
+    if fmt == "sarif":
+        import json
+
+        from ftc.sarif import to_sarif
+
+        sys.stdout.write(json.dumps(to_sarif(found, {"FTC008": "command-line usage"}),
+                                    indent=2) + "\n")
+    else:
+        sys.stdout.write(render(found, "json") + "\n")
 
 
 def _load(name: str):
@@ -100,6 +135,7 @@ def build_parser(verbs: list[str] | None = None) -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     _tolerant_streams()
     args = None
+    _Parser.machine_format = machine_format(sys.argv[1:] if argv is None else argv)
     try:
         argv = sys.argv[1:] if argv is None else argv
         parser = build_parser(verbs_for(argv))

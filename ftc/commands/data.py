@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from ftc.commands.common_args import add_set_argument
-from ftc.commands.output import fail
+from ftc.commands.output import diagnostics_data, fail
 from ftc.diagnostics import (
     EXIT_OK,
     EXIT_PROBLEMS,
@@ -20,6 +20,7 @@ from ftc.diagnostics import (
     render,
 )
 from ftc.secret_scan import redact, redact_data
+from ftc.source_spec import entry_path, with_path
 
 NAME = "data"
 HELP = "check, prepare or export training data"
@@ -130,7 +131,7 @@ def _check(args: argparse.Namespace) -> int:
                     code=EXIT_USAGE)
     result = check_files(args.files, settings, validation=args.validation, test=args.test)
     if args.json:
-        print(json.dumps({"diagnostics": json.loads(render(result.diagnostics, "json")),
+        print(json.dumps({"diagnostics": diagnostics_data(result.diagnostics),
                           "summary": redact_data(result.report)}, indent=2, ensure_ascii=False))
         return exit_code(result.diagnostics)
     if result.diagnostics:
@@ -152,19 +153,20 @@ def _table(title: str, rows: list[tuple[str, str]]) -> None:
     Console(soft_wrap=False).print(table)
 
 
-def _relative(values: list[str] | str | None, base: Path) -> list[str] | None:
+def _relative(values: list | str | None, base: Path) -> list | None:
     if not values:
         return None
     items = [values] if isinstance(values, str) else values
     out = []
-    for item in items:
+    for entry in items:
+        item = entry_path(entry) or ""
         p = Path(item)
         if p.is_absolute():
             try:
                 item = os.path.relpath(p, base)
             except ValueError:  # another drive on Windows
                 pass
-        out.append(str(item))
+        out.append(with_path(entry, str(item)))
     return out
 
 
@@ -195,10 +197,12 @@ def _prepare(args: argparse.Namespace) -> int:
         return fail(args, "data prepare", "data errors; nothing written", exc.diagnostics)
     except OSError as exc:
         return fail(args, "data prepare", f"cannot write {out}: {exc.strerror or exc}")
-    if prepared.diagnostics:
+    if prepared.diagnostics and not args.json:
         sys.stderr.write(render(prepared.diagnostics, "text") + "\n")
-    if args.json:
-        print(json.dumps(redact_data(prepared.report), indent=2, ensure_ascii=False))
+    if args.json:  # the report, with the compile's and the data's diagnostics beside it
+        found = list(compiled.diagnostics) + list(prepared.diagnostics)
+        print(json.dumps({**redact_data(prepared.report), "diagnostics": diagnostics_data(found)},
+                         indent=2, ensure_ascii=False))
     else:
         _table(f"data prepared in {out}/", summary_rows(prepared.report) + [
             ("written", ", ".join(f"{k}.jsonl {v:,}" for k, v in prepared.report["splits"].items()
@@ -229,11 +233,11 @@ def _export(args: argparse.Namespace) -> int:
                                      max_tokens=args.max_tokens, fmt=args.format)
     except OSError as exc:
         return fail(args, "data export", f"cannot write {args.output}: {exc.strerror or exc}")
-    if result.diagnostics:
-        (sys.stderr if args.json else sys.stdout).write(
-            render(result.diagnostics, "text") + "\n")
+    if result.diagnostics and not args.json:
+        sys.stdout.write(render(result.diagnostics, "text") + "\n")
     if args.json:
-        print(json.dumps(result.summary, indent=2, ensure_ascii=False))
+        print(json.dumps({**result.summary, "diagnostics": diagnostics_data(result.diagnostics)},
+                         indent=2, ensure_ascii=False))
     elif result.written:
         s = result.summary
         tok = s.get("tokens", {})

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from ftc.compiler.explanation import explain
 from ftc.compiler.lint_rules import REGISTRY as LINT_RULES
 from ftc.compiler.lockfile import scalar
+from ftc.compiler.method_facts import activation_checkpointing_by, trains_adapters
 from ftc.compiler.pipeline import Compiled, compile_recipe, default_bundle_dir, write_bundle
 from ftc.compiler.resolve import is_hub_id
 from ftc.compiler.validate import SCHEMA_FILE
@@ -32,5 +33,6 @@ def lint(paths: Sequence[str], overrides: Sequence[str] = (),
     return diagnostics, usage
 
 
-__all__ = ["LINT_RULES", "SCHEMA_FILE", "Compiled", "compile_recipe", "default_bundle_dir",
-           "explain", "is_hub_id", "lint", "scalar", "write_bundle"]
+__all__ = ["LINT_RULES", "SCHEMA_FILE", "Compiled", "activation_checkpointing_by",
+           "compile_recipe", "default_bundle_dir", "explain", "is_hub_id", "lint", "scalar",
+           "trains_adapters", "write_bundle"]

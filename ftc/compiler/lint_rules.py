@@ -26,6 +26,7 @@ from ftc.compiler.resolve import (
 )
 from ftc.diagnostics import ERROR, WARNING, Diagnostic
 from ftc.memory.gpus import bf16_support
+from ftc.source_spec import entry_path
 from ftc.tables import hyperparameters
 
 # (path the problem is reported at, message, hint[, lines below the value's first line])
@@ -262,7 +263,8 @@ def early_stopping(r: Resolved, t: dict) -> Iterator[Finding]:
     if ev != sv:
         yield ("training.early_stopping", f"early stopping keeps the best checkpoint, which "
                f"needs eval and save on the same schedule (eval: {ev}, save: {sv})", None)
-    elif ev == "steps" and r.get("training.save.every") % r.get("training.eval.every"):
+    elif ev == "steps" and r.get("training.save.every") and r.get("training.eval.every") \
+            and r.get("training.save.every") % r.get("training.eval.every"):
         yield ("training.save.every", "save.every must be a multiple of eval.every for early "
                "stopping to keep the best checkpoint", None)
 
@@ -304,7 +306,7 @@ def split_sum(r: Resolved, t: dict) -> Iterator[Finding]:
 @rule("FTC120", WARNING, "a local file the recipe names does not exist")
 def missing_files(r: Resolved, t: dict) -> Iterator[Finding]:
     for key in ("data.train", "data.validation", "data.test"):
-        for f in r.get(key) or []:
+        for f in filter(None, map(entry_path, r.get(key) or [])):
             if Path(f).is_absolute() and not Path(f).exists():
                 yield (key, f"data file not found: {display_path(Path(f))}", "ftc run stops here; "
                        "compiling is allowed so that a bundle can be built away from the data")
@@ -540,3 +542,57 @@ def chat_template_compiles(r: Resolved, t: dict) -> Iterator[Finding]:
         yield ("model.chat_template", f"model.chat_template does not compile: template line "
                f"{line}: {message}", "the template is Jinja, as in a tokenizer's "
                "chat_template; chatml and llama3 name built-in templates", down)
+
+
+# ------------------------------------------------- data sources, templates, tokens (issue 12)
+
+
+@rule("FTC180", ERROR, "the chat template file cannot be read")
+def chat_template_file(r: Resolved, t: dict) -> Iterator[Finding]:
+    from ftc.compiler.data_lint import template_unreadable
+
+    yield from template_unreadable(r)
+
+
+@rule("FTC181", ERROR, "system messages with a template that has no system role")
+def chat_template_system_role(r: Resolved, t: dict) -> Iterator[Finding]:
+    from ftc.compiler.data_lint import system_role
+
+    yield from system_role(r)
+
+
+@rule("FTC182", WARNING, "assistant-only loss with a template without generation markers")
+def chat_template_generation(r: Resolved, t: dict) -> Iterator[Finding]:
+    from ftc.compiler.data_lint import generation_marker
+
+    yield from generation_marker(r)
+
+
+@rule("FTC183", ERROR, "new tokens with LoRA/QLoRA need a trained embedding and head")
+def new_tokens_trainable(r: Resolved, t: dict) -> Iterator[Finding]:
+    from ftc.compiler.data_lint import new_tokens
+
+    yield from new_tokens(r, peft_kind(r))
+
+
+@rule("FTC184", ERROR, "a data source's split slice or template fields cannot work")
+def data_source_options(r: Resolved, t: dict) -> Iterator[Finding]:
+    from ftc.compiler.data_lint import source_options
+
+    yield from source_options(r)
+
+
+@rule("FTC185", WARNING, "evals/saves per epoch beside an explicit cadence")
+def per_epoch_cadence(r: Resolved, t: dict) -> Iterator[Finding]:
+    from ftc.compiler.data_lint import per_epoch
+
+    yield from per_epoch(r)
+
+
+@rule("FTC186", ERROR, "data source objects on a provider backend", PROVIDERS)
+def provider_sources(r: Resolved, t: dict) -> Iterator[Finding]:
+    for key in ("data.train", "data.validation", "data.test"):
+        if any(isinstance(e, dict) for e in r.get(key) or []):
+            yield (key, f"{key}: source objects (type, fields, split, weight ...) are read by "
+                   "the local backend; a provider uploads JSONL files as they are",
+                   "convert the data with `ftc data prepare` and name the prepared files")

@@ -56,6 +56,8 @@ def _parent(values: dict, dotted: str) -> tuple[dict | None, str]:
 def _rel(value: Any, base: Path) -> Any:
     if isinstance(value, list):
         return [_rel(v, base) for v in value]
+    if isinstance(value, dict) and isinstance(value.get("path"), str):  # a data source
+        return {**value, "path": _rel(value["path"], base)}
     if isinstance(value, str) and os.path.isabs(value):
         return os.path.relpath(value, base)
     return value

@@ -23,8 +23,10 @@ from ftc.providers import PROVIDER_KINDS
 from ftc.safe_files import FileProblem, expand, kind_of, stat_path
 
 # What each path key must be when it exists.
-FILE_KEYS = ("data.train", "data.validation", "data.test", "method.distill.generate.prompts",
-             "method.distill.generate.output", "hardware.deepspeed_config")
+FILE_KEYS = ("method.distill.generate.prompts", "method.distill.generate.output",
+             "hardware.deepspeed_config")
+# A data source is a file or a folder (data files, a hub-style repo, a save_to_disk folder).
+DATA_KEYS = ("data.train", "data.validation", "data.test")
 DIR_KEYS = ("model.base", "model.tokenizer", "method.distill.teacher",
             "method.rlhf.reward_model", "output_dir")
 ADAPTER_FILE_KEYS = ("train", "validation")
@@ -47,11 +49,14 @@ def path_problems(tree: Node) -> list[Diagnostic]:
     return out
 
 
-def _path_nodes(tree: Node) -> Iterator[tuple[list, Node, bool]]:
+def _path_nodes(tree: Node) -> Iterator[tuple[list, Node, bool | None]]:
     """(key path, scalar node, whether it names a directory) for every path value."""
     for dotted, want_dir in [(k, False) for k in FILE_KEYS] + [(k, True) for k in DIR_KEYS]:
         parts: list = dotted.split(".")
         yield from _scalars(parts, tree.find(tuple(parts)), want_dir)
+    for dotted in DATA_KEYS:
+        parts = dotted.split(".")
+        yield from _scalars(parts, tree.find(tuple(parts)), None)
     adapters = tree.find(("method", "adapter", "adapters"))
     if adapters is not None and adapters.kind == "seq":
         for index, item in enumerate(adapters.value):
@@ -60,15 +65,19 @@ def _path_nodes(tree: Node) -> Iterator[tuple[list, Node, bool]]:
                 yield from _scalars(parts, item.get(key), False)
 
 
-def _scalars(parts: list, node: Node | None, want_dir: bool):
+def _scalars(parts: list, node: Node | None, want_dir: bool | None):
     if node is None:
         return
     if node.kind == "scalar" and isinstance(node.value, str):
         yield parts, node, want_dir
     elif node.kind == "seq":
         for index, child in enumerate(node.value):
-            if child.kind == "scalar" and isinstance(child.value, str):
-                yield parts + [index], child, want_dir
+            if child.kind == "map":  # a data source: its path
+                child, where = child.get("path"), parts + [index, "path"]
+            else:
+                where = parts + [index]
+            if child is not None and child.kind == "scalar" and isinstance(child.value, str):
+                yield where, child, want_dir
 
 
 def local_path(node: Node) -> Path:
@@ -77,11 +86,15 @@ def local_path(node: Node) -> Path:
     return path if path.is_absolute() or node.base_dir is None else node.base_dir / path
 
 
-def _problem(node: Node, want_dir: bool) -> str | None:
+def _problem(node: Node, want_dir: bool | None) -> str | None:
+    """want_dir: True a directory (or file), False a regular file, None either."""
     try:
         mode = stat_path(local_path(node)).st_mode
     except FileProblem as exc:
         return None if exc.missing else exc.reason
+    if want_dir is None:
+        return None if stat.S_ISDIR(mode) or stat.S_ISREG(mode) else \
+            f"is {kind_of(mode)}, not a file or folder"
     if want_dir and not stat.S_ISDIR(mode) and not stat.S_ISREG(mode):
         return f"is {kind_of(mode)}, not a directory"
     if not want_dir and not stat.S_ISREG(mode):

@@ -18,7 +18,8 @@ from ftc import SCHEMA_VERSION, __version__
 from ftc.compiler.loader import Node, Pos
 from ftc.dotted import get_dotted
 from ftc.memory.gpus import bf16_support
-from ftc.safe_files import FileProblem, open_regular
+from ftc.safe_files import FileProblem, open_regular, read_regular
+from ftc.source_spec import entry_path, with_path
 from ftc.tables import hyperparameters
 
 PEFT_KINDS = ("lora", "qlora")
@@ -139,6 +140,28 @@ def rule_top(r: Resolved, t: dict) -> None:
 def rule_model(r: Resolved, t: dict) -> None:
     for key in ("chat_template", "trust_remote_code", "attn_implementation", "max_seq_length"):
         r.default(f"model.{key}", _t(t, "model", key), "table:model")
+    _chat_template(r)
+
+
+TEMPLATE_FILE_BYTES = 1 << 20
+
+
+def _chat_template(r: Resolved) -> None:
+    """'model' is the old name of 'tokenizer'; a .jinja file's text goes into the lock."""
+    from ftc.compiler.chat_template_check import is_template_file
+
+    key = "model.chat_template"
+    value = r.get(key)
+    if value == "model":
+        r.set(key, "tokenizer", f"{r.source(key)} (alias model)")
+    elif isinstance(value, str) and is_template_file(value):
+        base = r.base_dirs.get(key, r.recipe_dir or Path.cwd())
+        path = base / Path(value.strip()).expanduser()
+        try:
+            text = read_regular(path, TEMPLATE_FILE_BYTES, value).decode("utf-8")
+        except (FileProblem, OSError, UnicodeDecodeError):
+            return  # FTC128 says why
+        r.set(key, text, f"{r.source(key)} (file {value.strip()})")
 
 
 def peft_kind(r: Resolved) -> str | None:
@@ -361,6 +384,10 @@ def rule_data(r: Resolved, t: dict) -> None:
     r.default("data.group_by_length", _t(t, "data", "group_by_length"), "table:data")
 
 
+# The canonical format each source type converts to.
+TYPE_FORMATS = {"messages": "messages", "sharegpt": "messages", "alpaca": "messages",
+                "completion": "completion", "template": "completion",
+                "preference": "preference"}
 DETECT_LINES = 1000  # blank lines skipped before giving up
 DETECT_LINE_BYTES = 1 << 20
 
@@ -371,10 +398,17 @@ def detect_format(files: list | None, base_dir: Path | None) -> str | None:
     Reads at most a bounded first line of a regular file: detection must never
     hang on a FIFO or read /dev/zero without end.
     """
-    if not files or base_dir is None or not str(files[0]).endswith(".jsonl"):
+    if not files:
+        return None
+    if isinstance(files[0], dict):  # a source: its type says, else its file's first row
+        kind = TYPE_FORMATS.get(files[0].get("type") or "auto")
+        if kind or files[0].get("roles"):
+            return kind or "messages"
+    first = entry_path(files[0]) or ""
+    if base_dir is None or not first.endswith(".jsonl"):
         return None
     try:
-        with open_regular(base_dir / files[0]) as fh:
+        with open_regular(base_dir / first) as fh:
             for _ in range(DETECT_LINES):
                 line = fh.readline(DETECT_LINE_BYTES)
                 if not line:
@@ -468,7 +502,7 @@ def rule_paths(r: Resolved, t: dict) -> None:
             continue
         base = r.base_dirs.get(path, r.recipe_dir or Path.cwd())
         if path.startswith("data."):
-            new = [data_ref(base, v) for v in value]
+            new = [with_path(v, data_ref(base, entry_path(v))) for v in value]
         elif path in ("model.base", "model.tokenizer", "method.distill.teacher",
                       "method.rlhf.reward_model"):
             new = local_or_hub(base, value)
@@ -511,5 +545,43 @@ def local_or_hub(base: Path, value: str) -> str:
     return value
 
 
+def rule_per_epoch(r: Resolved, t: dict) -> None:
+    """evals_per_epoch / saves_per_epoch -> eval.every / save.every steps, when the local
+    data's rows can be counted; otherwise the runtime resolves them from the prepared
+    data (the lock keeps the per-epoch value and no step count)."""
+    wanted = [(k, g) for k, g in (("evals_per_epoch", "eval"), ("saves_per_epoch", "save"))
+              if r.get(f"training.{k}") and not r.user_set(f"training.{g}.every")]
+    if not wanted:
+        return
+    from ftc.compiler.local_facts import count_rows
+
+    rows = count_rows(r.get("data.train"), r.base_dirs.get("data.train", r.recipe_dir))
+    if rows is not None and not r.get("data.validation") and not r.get("data.test"):
+        rows = int(round(rows * float(r.get("data.split.train", 1.0))))
+    batch = int(r.get("training.batch_size") or 1)
+    for key, group in wanted:
+        per_epoch = int(r.get(f"training.{key}"))
+        r.set(f"training.{group}.strategy", "steps", f"rule:{key}")
+        if rows is None:
+            r.drop(f"training.{group}.every")  # the runtime counts the prepared rows
+            continue
+        steps = max(1, -(-rows // batch))
+        r.set(f"training.{group}.every", max(1, steps // per_epoch),
+              f"rule:{key} ({rows} training rows / batch {batch} = {steps} steps per epoch)")
+
+
+def rule_tokens(r: Resolved, t: dict) -> None:
+    """A local tokenizer without a pad token: its eos token pads (stated here)."""
+    if r.get("model.special_tokens.pad"):
+        return
+    from ftc.compiler.local_facts import tokenizer_facts
+
+    facts = tokenizer_facts(r.get("model.tokenizer") or r.get("model.base"))
+    if facts and not facts.special.get("pad") and facts.special.get("eos"):
+        r.set("model.special_tokens.pad", facts.special["eos"],
+              "rule:pad-from-eos (the tokenizer has no pad token)")
+
+
 RULES = [rule_top, rule_model, rule_method, rule_training, rule_hardware, rule_precision,
-         rule_batch_split, rule_data, rule_evaluation, rule_export_logging, rule_paths]
+         rule_batch_split, rule_data, rule_per_epoch, rule_evaluation, rule_export_logging,
+         rule_paths, rule_tokens]

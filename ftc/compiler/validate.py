@@ -120,12 +120,34 @@ def _diagnose(error, tree: Node) -> list[Diagnostic]:
         return [_diag(node.pos, rule, f"{name} must be {expectation(error.schema)} "
                       f"(got {_show(error.instance)})")]
     if kind == "oneOf":
+        inner = _matching_errors(error)
+        if inner and all(len(e.absolute_path) > len(error.absolute_path) for e in inner):
+            # a list of paths and source objects: each entry's own problems
+            return [d for sub in inner for d in _diagnose(sub, tree)]
         forms = " or ".join(expectation(alt) for alt in error.validator_value)
         return [_diag(node.pos, "FTC011", f"{name} must be {forms} (got {_show(error.instance)})")]
     if kind == "pattern":
         return [_diag(node.pos, "FTC014", f"{name} {_show(error.instance)} is not in the "
                       "expected form", error.schema.get("description"))]
     return [_diag(node.pos, "FTC014", f"{name}: {error.message}")]
+
+
+def _matching_errors(error) -> list | None:
+    """A oneOf's errors inside the one alternative whose type the value has (a list of
+    paths or source objects, an entry that is an object), else None."""
+    alternatives: dict[int, list] = {}
+    for sub in error.context or []:
+        alternatives.setdefault(sub.relative_schema_path[0], []).append(sub)
+    fitting = [errs for errs in alternatives.values()
+               if not any(e.validator == "type" and e.absolute_path == error.absolute_path
+                          for e in errs)]
+    if len(fitting) != 1:
+        return None
+    out = []
+    for sub in fitting[0]:
+        inner = _matching_errors(sub) if sub.validator == "oneOf" else None
+        out += inner if inner else [sub]
+    return out
 
 
 def _unknown_keys(error, node: Node, path: list) -> list[Diagnostic]:

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from ftc.dataprep import dedup, formats, guidance, tokens
-from ftc.dataprep.readers import Row, read_any
+from ftc.dataprep.readers import Row
 from ftc.dataprep.rules import problem
 from ftc.dataprep.settings import DataSettings
+from ftc.dataprep.sources import as_sources, read_sources, sampled
 from ftc.dataprep.split import SPLITS, assign_splits
 from ftc.diagnostics import Diagnostic
 from ftc.secret_scan import has_secret_data, redact_data
@@ -85,7 +85,7 @@ class _Run:
         self.rejected.append(entry)
 
 
-def run_pipeline(inputs: dict[str, list[tuple[Path, str]]], settings: DataSettings, *,
+def run_pipeline(inputs: dict[str, list], settings: DataSettings, *,
                  prepare: bool, origin: str = "recipe") -> PipelineResult:
     """Check (and for `prepare`, clean and split) the examples of each split's files."""
     run = _Run(settings, prepare, origin)
@@ -117,13 +117,14 @@ def run_pipeline(inputs: dict[str, list[tuple[Path, str]]], settings: DataSettin
                           run.rejected, run.diags, run.report)
 
 
-def _read(run: _Run, inputs: dict[str, list[tuple[Path, str]]]) -> dict[str, list[list[Row]]]:
+def _read(run: _Run, inputs: dict[str, list]) -> dict[str, list[list[Row]]]:
     stage = Stage("read")
     out: dict[str, list[list[Row]]] = {}
     run.report["inputs"] = []
     for split, files in inputs.items():
-        for path, display in files:
-            result = read_any(path, display)
+        sources = as_sources(files)
+        for src, result in zip(sources, read_sources(sources, run.s.seed), strict=True):
+            display = src.display
             run.diags += result.diagnostics
             stage.rows_in += result.seen
             stage.kept += len(result.rows)
@@ -133,7 +134,8 @@ def _read(run: _Run, inputs: dict[str, list[tuple[Path, str]]]) -> dict[str, lis
                                      "source": entry["source"], "raw": entry["raw"]})
             out.setdefault(split, []).append(result.rows)
             run.report["inputs"].append({"split": split, "path": display,
-                                         "sha256": result.sha256, "rows": result.seen})
+                                         "sha256": result.sha256, "rows": result.seen,
+                                         **sampled(result)})
     run.stages.append(stage)
     return out
 

@@ -51,12 +51,14 @@ class ReadResult:
     rejected: list[dict] = field(default_factory=list)
     seen: int = 0  # rows met (parsed + rejected); blank lines are not rows
     sha256: str | None = None
+    sampled_out: int = 0  # rows a source's weight left out (ftc.dataprep.sources)
 
 
-def read_any(path: Path, display: str) -> ReadResult:
+def read_any(path: Path, display: str, *, any_columns: bool = False) -> ReadResult:
     """Read one file (or hub id); problems become diagnostics, never exceptions.
 
     Only a regular file is opened (a FIFO would block, /dev/zero never ends).
+    `any_columns`: a CSV's columns are mapped by its source's type, not ftc's names.
     """
     kind = SUFFIXES.get(path.suffix.lower())
     try:
@@ -86,7 +88,7 @@ def read_any(path: Path, display: str) -> ReadResult:
             if kind == "json":
                 _read_json(data, display, result)
             else:
-                _read_csv(data, display, result)
+                _read_csv(data, display, result, any_columns)
         result.sha256 = _sha256(path)
     except FileProblem as exc:
         hint = "write the data as JSONL, which is read line by line" if exc.too_big else None
@@ -283,7 +285,7 @@ def _json_error(display: str, text: str, pos: int, msg: str, result: ReadResult)
 CSV_FORMATS = (("messages",), ("prompt", "chosen", "rejected"), ("prompt", "completion"))
 
 
-def _read_csv(data: bytes, display: str, result: ReadResult) -> None:
+def _read_csv(data: bytes, display: str, result: ReadResult, any_columns: bool = False) -> None:
     text = _decode_whole(data, display, result)
     if text is None:
         return
@@ -296,7 +298,7 @@ def _read_csv(data: bytes, display: str, result: ReadResult) -> None:
     if header is None:
         return
     header = [h.strip() for h in header]
-    if not any(all(c in header for c in cols) for cols in CSV_FORMATS):
+    if not any_columns and not any(all(c in header for c in cols) for cols in CSV_FORMATS):
         result.diagnostics.append(problem(
             "FTC304", display, 1,
             f"CSV columns {header} hold no known format: need prompt+completion, "

@@ -24,7 +24,7 @@ class DataSettings:
     length_policy: str = "drop"
     max_seq_length: int | None = None
     tokenizer: str | None = None  # path or hub id; relative paths are against base_dir
-    chat_template: str = "model"  # model.chat_template: model, chatml, llama3 or Jinja
+    chat_template: str = "tokenizer"  # model.chat_template: tokenizer, a shipped name or Jinja
     base_dir: Path | None = None
     user_facing: bool = False
     seed: int = 42
@@ -52,7 +52,7 @@ class DataSettings:
             length_policy=data.get("length_policy", "drop"),
             max_seq_length=model.get("max_seq_length"),
             tokenizer=model.get("tokenizer") or model.get("base"),
-            chat_template=model.get("chat_template", "model"),
+            chat_template=model.get("chat_template", "tokenizer"),
             base_dir=lock_dir,
             user_facing=bool(model.get("user_facing", False)),
             seed=int(training.get("seed", 42)),
@@ -72,13 +72,9 @@ class DataSettings:
         }
 
 
-def data_paths(value: str | list[str] | None, base: Path) -> list[tuple[Path, str]]:
-    """(absolute path, display name) per entry; display is as written in the lock."""
-    if not value:
-        return []
-    items = [value] if isinstance(value, str) else list(value)
-    out = []
-    for item in items:
-        p = Path(item)
-        out.append((p if p.is_absolute() else base / p, str(item)))
-    return out
+def data_paths(value: object, base: Path) -> list:
+    """The sources of a data key (ftc.dataprep.sources.Source: absolute path, display as
+    written in the lock, the source object's options)."""
+    from ftc.dataprep.sources import sources_of
+
+    return sources_of(value, base)

@@ -65,11 +65,11 @@ def _special_entry(directory: Path) -> str | None:
 
 def use_chat_template(tokenizer, setting: str | None) -> None:
     """Render messages the way the runtime will (model.chat_template), not the default."""
-    if not setting or setting == "model":
-        return
-    from ftc.runtime.chat_template import builtin
+    from ftc.runtime.chat_template import template_for
 
-    tokenizer.chat_template = builtin(setting) or setting
+    text = template_for(setting)
+    if text:
+        tokenizer.chat_template = text
 
 
 def _not_cached(name: str) -> str | None:

@@ -74,9 +74,11 @@ def settings_of(values: dict) -> Settings | None:
     if method is None:
         return None
     data = values["data"]
-    local = [p for p in data.get("train", []) if Path(p).is_absolute()]
+    # plain files only: source objects are local-backend data (FTC187)
+    local = [p for p in data.get("train", []) if isinstance(p, str) and Path(p).is_absolute()]
     return Settings(values["backend"]["kind"], values["model"]["base"], method, tuple(local),
-                    tuple(p for p in data.get("validation", []) if Path(p).is_absolute()),
+                    tuple(p for p in data.get("validation", [])
+                          if isinstance(p, str) and Path(p).is_absolute()),
                     tuple(sorted((data.get("split") or {}).items())),
                     int(values.get("training", {}).get("seed", 42)), data.get("system_prompt"))
 

@@ -118,7 +118,7 @@ def _hyperparameters(r: Resolved, kind: str, name: str) -> Iterator[Finding]:
 def _data_files(r: Resolved, name: str) -> Iterator[Finding]:
     for key in ("data.train", "data.validation"):
         for item in r.get(key) or []:
-            if not Path(item).is_absolute():
+            if isinstance(item, str) and not Path(item).is_absolute():  # objects: FTC186
                 yield (key, f"{item!r} is not a local file: {name} jobs upload local JSONL "
                        "files", "download the dataset and name the .jsonl file")
 

@@ -28,6 +28,7 @@ from ftc.compiler.resolve import (
     detect_format,
     rule_top,
 )
+from ftc.source_spec import entry_path, with_path
 
 INHERITED = {
     "epochs": "training.epochs",
@@ -74,7 +75,7 @@ def rule_data(r: Resolved, t: dict) -> None:
 
 def _first_record_is_native_preference(r: Resolved) -> bool:
     files, base = r.get("data.train"), r.base_dirs.get("data.train")
-    if not files or base is None:
+    if not files or base is None or not isinstance(files[0], str):
         return False
     try:
         with open(base / files[0], encoding="utf-8-sig") as fh:
@@ -94,8 +95,8 @@ def rule_paths(r: Resolved, t: dict) -> None:
         if value is None:
             continue
         base = r.base_dirs.get(path, r.recipe_dir or Path.cwd())
-        new = [data_ref(base, v) for v in value] if path.startswith("data.") \
-            else _abs(base, value)
+        new = [with_path(v, data_ref(base, entry_path(v))) for v in value] \
+            if path.startswith("data.") else _abs(base, value)
         if new != value:
             r.set(path, new, r.source(path))
 

@@ -1,7 +1,9 @@
 """Which chat template renders `messages` data, per `model.chat_template`.
 
-'model' keeps the tokenizer's own, 'chatml' and 'llama3' are built in, anything
-else is a Jinja template. Training on the assistant's turns only needs a
+'tokenizer' (or its old name 'model') keeps the tokenizer's own; the names in
+ftc.tables.CHAT_TEMPLATES are Jinja files shipped with ftc (each marks the
+assistant's text with {% generation %}); anything else is a Jinja template (the
+compiler put a .jinja file's text in the lock). Training on the assistant's turns only needs a
 template with `{% generation %}` markers; TRL patches the templates it knows
 (Qwen, Llama 3, ...), so a template that has neither is refused before the
 model loads, with the fix in the hint.
@@ -10,26 +12,28 @@ model loads, with the fix in the hint.
 from __future__ import annotations
 
 from ftc.runtime.run_lock import RunLock
-from ftc.runtime.tiny_model import CHAT_TEMPLATE as CHATML
+from ftc.tables import OWN_TEMPLATE, chat_template
 
 
 def builtin(name: str) -> str | None:
-    if name == "chatml":
-        return CHATML
-    if name == "llama3":
-        from trl.chat_template_utils import llama3_training_chat_template
+    """The shipped template of that name, else None."""
+    return chat_template(name)
 
-        return llama3_training_chat_template
-    return None
+
+def template_for(setting: str | None) -> str | None:
+    """The template text a setting asks for; None keeps the tokenizer's own."""
+    if not setting or setting in OWN_TEMPLATE:
+        return None
+    return builtin(setting) or setting
 
 
 def apply_chat_template_setting(lock: RunLock, tokenizer) -> None:
     """Set tokenizer.chat_template from the lock; check it can mask the assistant's turns."""
     from trl.chat_template_utils import get_training_chat_template, has_generation_markers
 
-    setting = lock.get("model.chat_template", "model")
-    if setting != "model":
-        tokenizer.chat_template = builtin(setting) or setting
+    text = template_for(lock.get("model.chat_template"))
+    if text:
+        tokenizer.chat_template = text
     if not tokenizer.chat_template:
         raise lock.fail("model.chat_template", "FTC505",
                         "the tokenizer has no chat template, and messages data needs one",

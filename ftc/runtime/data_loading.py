@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ftc.diagnostics import FtcError
 from ftc.runtime.run_lock import RunFailure, RunLock
+from ftc.source_spec import entry_path, with_path
 
 SFT_FORMATS = ("messages", "completion")
 
@@ -49,11 +50,11 @@ def _absolute_data(lock: RunLock) -> dict:
     data = values.get("data") or {}
     for split in ("train", "validation", "test"):
         entries = data.get(split)
-        if isinstance(entries, str):
+        if isinstance(entries, (str, dict)):
             entries = [entries]
         if entries:
-            data[split] = [e if _is_dataset_id(e, lock) else str(lock.local(e))
-                           for e in entries]
+            data[split] = [e if _is_dataset_id(entry_path(e), lock) else
+                           with_path(e, str(lock.local(entry_path(e)))) for e in entries]
     return values
 
 

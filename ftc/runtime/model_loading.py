@@ -41,9 +41,16 @@ def load_tokenizer(lock: RunLock):
             trust_remote_code=bool(lock.get("model.trust_remote_code", False)))
     except (OSError, ValueError) as exc:
         raise _cannot_load(lock, "model.base", ref, exc) from None
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
+    from ftc.runtime.special_tokens import apply_to_tokenizer
+
+    for note in apply_to_tokenizer(lock, tokenizer):
+        if note not in _NOTED:
+            _NOTED.add(note)
+            print(f"ftc: {note}", flush=True)
     return tokenizer
+
+
+_NOTED: set[str] = set()  # each note once per process (the tokenizer loads more than once)
 
 
 def weights_dtype(lock: RunLock):
@@ -108,6 +115,10 @@ def load_model(lock: RunLock, device_index: int | None = None):
         model = AutoModelForCausalLM.from_pretrained(ref, **kwargs)
     except (OSError, ValueError) as exc:
         raise _cannot_load(lock, "model.base", ref, exc) from None
+    from ftc.runtime.special_tokens import fit_model, requested
+
+    if requested(lock):  # new tokens: the embeddings grow before any adapter wraps them
+        fit_model(lock, model, load_tokenizer(lock))
     if quant is not None:
         from peft import prepare_model_for_kbit_training
 

@@ -47,7 +47,7 @@ def _train(lock: RunLock, resume: str | None, resume_requested: bool) -> dict | 
 
     from ftc.runtime.model_loading import load_tokenizer
     from ftc.runtime.run_record import make_recorder, truncate_metrics
-    from ftc.runtime.training_args import apply_data_facts, sft_config
+    from ftc.runtime.training_args import apply_data_facts, apply_per_epoch, sft_config
 
     tokenizer = load_tokenizer(lock)  # a bad model path fails here, before any work
     args = sft_config(lock, Path("."))
@@ -57,6 +57,7 @@ def _train(lock: RunLock, resume: str | None, resume_requested: bool) -> dict | 
     splits = method.load_splits(lock, prepared)
     method.apply_chat_template(lock, tokenizer, splits)
     apply_data_facts(args, splits.format, has_validation=bool(splits.validation))
+    apply_per_epoch(args, lock, len(splits.train))
     args.output_dir = str(run_dir)
     args.eval_on_start = checkpoint is None and args.eval_strategy != "no"
     from ftc.runtime.trackers import configure_trackers, tracker_callbacks

@@ -113,6 +113,27 @@ def apply_data_facts(args, data_format: str, has_validation: bool) -> None:
         args.metric_for_best_model = None
 
 
+def apply_per_epoch(args, lock: RunLock, train_rows: int) -> None:
+    """training.evals_per_epoch / saves_per_epoch the compiler could not resolve (the rows
+    were not countable then: a folder or hub dataset): steps from the prepared rows."""
+    from transformers.trainer_utils import IntervalStrategy, SaveStrategy
+
+    tr = lock.get("training") or {}
+    batch = int(tr.get("batch_size") or 1)
+    steps = max(1, -(-int(train_rows) // batch))
+    evals, saves = tr.get("evals_per_epoch"), tr.get("saves_per_epoch")
+    if evals and "every" not in (tr.get("eval") or {}) and args.eval_strategy != "no":
+        args.eval_strategy = IntervalStrategy.STEPS
+        args.eval_steps = max(1, steps // int(evals))
+        print(f"ftc: training.evals_per_epoch {evals}: every {args.eval_steps} steps "
+              f"({train_rows} training rows, {steps} steps per epoch)", flush=True)
+    if saves and "every" not in (tr.get("save") or {}):
+        args.save_strategy = SaveStrategy.STEPS
+        args.save_steps = max(1, steps // int(saves))
+        print(f"ftc: training.saves_per_epoch {saves}: every {args.save_steps} steps "
+              f"({train_rows} training rows, {steps} steps per epoch)", flush=True)
+
+
 def warmup_steps(tr: dict) -> float | int:
     """warmup_steps as given, or the ratio (transformers reads a value below 1 as a ratio)."""
     if tr.get("warmup_steps") is not None:
@@ -152,9 +173,10 @@ def checkpointing_kwargs(lock: RunLock) -> dict | None:
     true is the non-reentrant implementation (works with frozen inputs and
     PEFT); reentrant is the older one some attention kernels still need.
     """
-    setting = lock.get("training.gradient_checkpointing", False)
-    # under FSDP, accelerate checkpoints activations itself (fsdp_activation_checkpointing in
-    # accelerate.yaml); the Trainer refuses both at once
-    if not setting or lock.get("hardware.strategy") == "fsdp":
+    from ftc.compiler import activation_checkpointing_by
+
+    # "fsdp": accelerate checkpoints activations itself (fsdp_activation_checkpointing in
+    # accelerate.yaml), and the Trainer refuses both at once
+    if activation_checkpointing_by(lock.values) != "transformers":
         return None
-    return {"use_reentrant": setting == "reentrant"}
+    return {"use_reentrant": lock.get("training.gradient_checkpointing") == "reentrant"}

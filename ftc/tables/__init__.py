@@ -28,3 +28,21 @@ def load_table(name: str) -> dict:
 
 def hyperparameters() -> dict:
     return load_table("hyperparameters")
+
+
+# Chat templates shipped as Jinja files in ftc/tables/chat_templates/ (package data).
+CHAT_TEMPLATES = ("chatml", "llama3", "llama2", "mistral", "gemma", "qwen", "phi3", "zephyr",
+                  "alpaca", "vicuna", "deepseek")
+# model.chat_template values that keep the tokenizer's own template ('model': the old name).
+OWN_TEMPLATE = ("tokenizer", "model")
+
+
+@cache
+def chat_template(name: str) -> str | None:
+    """The shipped template `name` (Jinja text, with {% generation %} markers), else None."""
+    if name not in CHAT_TEMPLATES:
+        return None
+    from importlib.resources import files
+
+    return (files("ftc.tables") / "chat_templates" / f"{name}.jinja").read_text(
+        encoding="utf-8")

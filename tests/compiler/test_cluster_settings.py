@@ -75,7 +75,25 @@ def test_fsdp_state_dict_type_is_a_recipe_key(recipe, ftc, tmp_path, sets, state
     assert fsdp["fsdp_state_dict_type"] == state_dict
     assert fsdp["fsdp_auto_wrap_policy"] == "TRANSFORMER_BASED_WRAP"
     assert "fsdp_transformer_layer_cls_to_wrap" not in fsdp  # the model's _no_split_modules
-    assert fsdp["fsdp_activation_checkpointing"] is True
+
+
+@pytest.mark.parametrize("kind,by_fsdp", [("full", True), ("lora", False)])
+def test_fsdp_checkpoints_activations_itself_except_for_adapters(recipe, ftc, tmp_path,
+                                                                 kind, by_fsdp):
+    """FSDP's checkpoint_wrapper renames the layers, and PEFT then saves an empty adapter
+    (tests/runtime/test_fsdp_adapter_save.py): adapters use transformers' checkpointing."""
+    from accelerate.commands.config.config_args import load_config_from_file
+
+    if kind == "full":
+        text = recipe.read_text()
+        recipe = recipe.with_name("full.yaml")
+        recipe.write_text(text[:text.index("method:")] + "method: {kind: full}\n"
+                          + text[text.index("data:"):])
+    out = compile_to(ftc, recipe, tmp_path / "bundle", "hardware.strategy=fsdp",
+                     "hardware.gpus=8", "training.gradient_checkpointing=true",
+                     "hardware.fit=off")
+    fsdp = load_config_from_file(str(out / "accelerate.yaml")).fsdp_config
+    assert fsdp["fsdp_activation_checkpointing"] is by_fsdp
 
 
 def test_fsdp_cannot_offload_the_optimizer_alone(recipe):

@@ -66,6 +66,18 @@ CASES = [
     ("FTC161", ["method.kind=full", "training.learning_rate=2e-5",
                 "export.merge_adapters=true"]),
     ("FTC128", ["model.chat_template='{% for m in messages %}{{ m.content }'"]),
+    ("FTC180", ["model.chat_template=templates/missing.jinja"]),
+    ("FTC181", ["model.chat_template=mistral", "data.system_prompt=Answer briefly."]),
+    ("FTC181", ["model.chat_template=gemma",
+                "data.train=[{path: data/train.jsonl, system_prompt: Be brief.}]"]),
+    ("FTC182", ["model.chat_template='{% for m in messages %}{{ m.content }}{% endfor %}'"]),
+    ("FTC183", ["model.added_tokens=[<tool_call>]"]),
+    ("FTC183", ["model.special_tokens={pad: <pad>}", "method.lora.modules_to_save=[lm_head]"]),
+    ("FTC184", ["data.train=[{path: data/train.jsonl, split: 'train[5:2]'}]"]),
+    ("FTC184", ["data.train=[{path: data/train.jsonl, type: template, fields: {prompt: q}}]"]),
+    ("FTC185", ["training.evals_per_epoch=2", "training.eval.every=10"]),
+    ("FTC186", ["backend.kind=openai", "model.base=gpt-4.1-mini",
+                "data.train=[{path: data/train.jsonl, type: messages}]"]),
 ]
 # rules whose case needs files beyond a recipe: tested where those files are made
 COVERED_ELSEWHERE = {"FTC162"}  # tests/export/test_lint.py (a local base's config.json)

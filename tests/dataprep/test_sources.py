@@ -54,6 +54,7 @@ def test_hub_id_that_cannot_be_loaded_is_a_clear_error(tmp_path):
                          capture_output=True, text=True, env=env, cwd=tmp_path, check=False)
     assert run.returncode == 1
     assert run.stdout.startswith(
-        "someorg/somedata:1:1: error: FTC300 not a local file, and hub dataset "
-        "'someorg/somedata' could not be loaded")
+        "someorg/somedata:1:1: error: FTC327 hub dataset 'someorg/somedata' could not be "
+        "loaded: it is not in the local Hugging Face cache and offline mode is set")
+    assert "hf download --repo-type dataset someorg/somedata" in run.stdout
     assert "Traceback" not in run.stderr

@@ -53,30 +53,36 @@ def tokenizer(tiny_model):
 
 @pytest.mark.parametrize("kind", ["qwen2", "mistral"])
 def test_other_architectures_load_in_llama_cpp(kind, tokenizer, tmp_path):
-    from transformers import AutoModelForCausalLM
 
     model_dir = save_tiny(kind, tokenizer, tmp_path / kind)
     code, _, err = cli("export", model_dir, "--gguf", "f32", "--no-check", "-o", tmp_path / "o")
     assert code == 0, err
+    assert max_logit_gap(model_dir, tmp_path / "o" / f"{kind}-f32.gguf",
+                         tokenizer(TEXT)["input_ids"]) < 1e-4
+
+
+def max_logit_gap(model_dir, gguf_path, ids: list[int]) -> float:
+    """Largest gap between transformers' logits and llama.cpp's on the f32 GGUF (f32 KV
+    cache, so that only the export is compared)."""
+    from transformers import AutoModelForCausalLM
+
     llama_cpp_or_skip()
     from llama_cpp import GGML_TYPE_F32, Llama
 
     model = AutoModelForCausalLM.from_pretrained(model_dir).eval()
-    ids = tokenizer(TEXT)["input_ids"]
-    llm = Llama(model_path=str(tmp_path / "o" / f"{kind}-f32.gguf"), n_ctx=128,
-                logits_all=True, verbose=False, type_k=GGML_TYPE_F32, type_v=GGML_TYPE_F32)
+    llm = Llama(model_path=str(gguf_path), n_ctx=128, logits_all=True, verbose=False,
+                type_k=GGML_TYPE_F32, type_v=GGML_TYPE_F32)
     try:
         llm.eval(ids)
         got = np.array(llm.scores[: len(ids)])
     finally:
         llm.close()
-    assert float(np.abs(logits(model, [ids])[0].numpy() - got).max()) < 1e-4
+    return float(np.abs(logits(model, [ids])[0].numpy() - got).max())
 
 
 def test_llama3_rope_scaling_matches_in_llama_cpp(tokenizer, tmp_path):
     """Llama 3.1's rope scaling (rope_type llama3) travels as the rope_freqs tensor. A short
     original context (64) gives the tiny head all three cases: kept, smoothed, scaled."""
-    from transformers import AutoModelForCausalLM
 
     rope = {"rope_type": "llama3", "rope_theta": 500000.0, "factor": 8.0,
             "low_freq_factor": 1.0, "high_freq_factor": 4.0,
@@ -90,19 +96,8 @@ def test_llama3_rope_scaling_matches_in_llama_cpp(tokenizer, tmp_path):
         "rope_freqs.weight"].data
     assert len(factors) == 8 and factors[0] == 1.0 and factors[-1] == 8.0  # head_dim 16 / 2
     assert 1.0 < factors[1] < 8.0
-    llama_cpp_or_skip()
-    from llama_cpp import GGML_TYPE_F32, Llama
-
-    model = AutoModelForCausalLM.from_pretrained(model_dir).eval()
-    ids = tokenizer(TEXT * 3)["input_ids"][:96]
-    llm = Llama(model_path=str(tmp_path / "o" / "l3-f32.gguf"), n_ctx=128, logits_all=True,
-                verbose=False, type_k=GGML_TYPE_F32, type_v=GGML_TYPE_F32)
-    try:
-        llm.eval(ids)
-        got = np.array(llm.scores[: len(ids)])
-    finally:
-        llm.close()
-    assert float(np.abs(logits(model, [ids])[0].numpy() - got).max()) < 1e-4
+    assert max_logit_gap(model_dir, tmp_path / "o" / "l3-f32.gguf",
+                         tokenizer(TEXT * 3)["input_ids"][:96]) < 1e-4
 
 
 def test_unsupported_architecture_is_refused_before_anything_is_written(tokenizer, tmp_path):

@@ -47,6 +47,9 @@ def schema_leaves() -> list[str]:
             if alt.get("properties") or (alt.get("items") or {}).get("properties"):
                 walk(alt, path)
         items = node.get("items") or {}
+        for alt in items.get("oneOf", []):  # a list of paths or of source objects
+            if alt.get("properties"):
+                walk(alt, path)
         props = node.get("properties") or items.get("properties")
         if props:
             for key, child in props.items():

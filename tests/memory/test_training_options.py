@@ -114,3 +114,25 @@ def test_recipe_options_express_the_torchtune_ablation_rows():
             "compiled", "gradient_checkpointing", "activation_offload")
     assert {k: getattr(w, k) for k in same} == {k: getattr(row, k) for k in same}
     assert row.chunked_loss and row.optimizer_in_backward  # the two without a recipe key
+
+
+def test_modules_to_save_copies_match_the_oracles_embedding_figures(oracle_path):
+    """memory-oracle 2.2: "Llama-3-8B's 1.05B embed + lm_head params cost 4.2 GB in fp32
+    against 2.1 GB in bf16". PEFT copies modules_to_save in the base's dtype: bf16 for a
+    bf16 LoRA base (2.1 GB), fp32 after QLoRA's k-bit upcast (4.2 GB); only the LoRA
+    matrices are upcast to fp32 (issue 12: they were charged like those, +30%)."""
+    import re
+
+    text = oracle_path.read_text(encoding="utf-8")
+    found = re.search(r"Llama-3-8B's ([0-9.]+)B embed \+ lm_head params cost ([0-9.]+) GB in "
+                      r"fp32 against ([0-9.]+) GB in bf16", text)
+    assert found, "the oracle's embedding figures moved"
+    params, fp32_gb, bf16_gb = (float(g) for g in found.groups())
+    saved = {"method.lora.modules_to_save": ["embed_tokens", "lm_head"]}
+    for kind, dtype, published in (("lora", "bf16", bf16_gb), ("qlora", "bf16", fp32_gb)):
+        plain = est(**{"method.kind": kind, "model.dtype": dtype})
+        emb = est(**{"method.kind": kind, "model.dtype": dtype, **saved})
+        copies = emb.trainable_params - plain.trainable_params
+        assert copies / 1e9 == pytest.approx(params, abs=0.005)
+        weights = emb.part("trainable parameters") - plain.part("trainable parameters")
+        assert weights / 1e9 == pytest.approx(published, abs=0.05), kind

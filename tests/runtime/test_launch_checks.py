@@ -163,11 +163,14 @@ def test_fsdp_saves_the_final_weights_whole():
     assert type(plugin.state_dict_config).__name__ == "FullStateDictConfig"
 
 
-def test_fsdp_checkpoints_activations_itself(cpu_lock):
+@pytest.mark.parametrize("kind,by_trainer", [("full", False), ("lora", True)])
+def test_fsdp_checkpoints_activations_itself_except_for_adapters(cpu_lock, kind, by_trainer):
+    """The Trainer's side of accelerate.yaml's fsdp_activation_checkpointing: never both."""
     from ftc.runtime.training_args import sft_config
 
     values = json.loads(json.dumps(cpu_lock.values))
     values["training"]["gradient_checkpointing"] = True
-    values["hardware"]["strategy"] = "fsdp"  # accelerate's fsdp_activation_checkpointing
+    values["hardware"]["strategy"] = "fsdp"
+    values["method"]["kind"] = kind
     args = sft_config(RunLock(cpu_lock.path, values), cpu_lock.dir / "out")
-    assert args.activation_checkpointing is False  # the Trainer refuses both at once
+    assert args.activation_checkpointing is by_trainer

@@ -90,3 +90,42 @@ def test_known_ids_still_silence(capsys, recipe):
     assert "FTC102" in {d["rule"] for d in body}
     code, body, _ = run(capsys, "lint", "--format", "json", "--ignore", "FTC102", path)
     assert code == 0 and "FTC102" not in {d["rule"] for d in body}
+
+
+@pytest.mark.parametrize("argv", [
+    ["lint", "--format", "json", "--bogus", "r.yaml"],
+    ["compile", "--format=json"],
+    ["data", "export", "--json", "--to", "nowhere", "x.jsonl"],
+])
+def test_usage_errors_are_json_when_json_was_asked_for(capsys, argv):
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    captured = capsys.readouterr()
+    (problem,) = json.loads(captured.out)
+    assert stop.value.code == 2 and problem["rule"] == "FTC008"
+    assert problem["path"] == "<command line>" and "ftc: error:" in captured.err
+
+
+def test_usage_errors_stay_text_without_json(capsys):
+    with pytest.raises(SystemExit):
+        main(["lint", "--bogus", "r.yaml"])
+    captured = capsys.readouterr()
+    assert captured.out == "" and "usage: ftc" in captured.err
+
+
+def test_sarif_usage_error_is_a_sarif_log(capsys):
+    with pytest.raises(SystemExit):
+        main(["lint", "--format", "sarif", "--bogus"])
+    (run_,) = json.loads(capsys.readouterr().out)["runs"]
+    assert run_["results"][0]["ruleId"] == "FTC008"
+
+
+def test_data_export_json_carries_the_diagnostics(capsys, tmp_path):
+    src = tmp_path / "x.jsonl"
+    src.write_text('{"bad": 1}\n', encoding="utf-8")
+    code = main(["data", "export", "--json", "--to", "openai", "-o",
+                 str(tmp_path / "o.jsonl"), str(src)])
+    body = json.loads(capsys.readouterr().out)
+    assert code == 1 and body["examples"] == 0
+    assert [d["rule"] for d in body["diagnostics"]] == ["FTC306"]
+    assert body["diagnostics"][0]["line"] == 1 and not (tmp_path / "o.jsonl").exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ftc.compiler.emit.deepspeed_config import ZERO_STAGES
+from ftc.compiler.method_facts import activation_checkpointing_by
 
 MIXED = {"bf16": "bf16", "fp16": "fp16", "fp32": "no",
          "pure_bf16": "no"}  # bf16 weights and states: nothing to autocast
@@ -58,14 +59,15 @@ STATE_DICT_TYPES = {"full": "FULL_STATE_DICT", "sharded": "SHARDED_STATE_DICT"}
 
 
 def fsdp_config(values: dict) -> dict:
-    """accelerate's fsdp_config from hardware.fsdp, hardware.offload and gradient checkpointing.
+    """accelerate's fsdp_config from hardware.fsdp, hardware.offload and gradient checkpointing
+    (FSDP's own for whole models; transformers' for adapters: see method_facts).
 
     No layer class is named: with TRANSFORMER_BASED_WRAP and none given, accelerate wraps
     the classes in the model's own `_no_split_modules` (its decoder layer). Checkpoints
     follow hardware.fsdp.state_dict_type; the final weights are always saved whole
     (ftc.runtime.methods.common.save_model_and_tokenizer).
     """
-    hw, tr = values["hardware"], values["training"]
+    hw = values["hardware"]
     fsdp = hw.get("fsdp", {})
     sharding = fsdp.get("sharding", "full_shard")
     version = fsdp.get("version", 2)
@@ -76,7 +78,7 @@ def fsdp_config(values: dict) -> dict:
         "fsdp_cpu_ram_efficient_loading": True,
         "fsdp_offload_params": offload,
         "fsdp_state_dict_type": STATE_DICT_TYPES[fsdp.get("state_dict_type", "full")],
-        "fsdp_activation_checkpointing": bool(tr.get("gradient_checkpointing")),
+        "fsdp_activation_checkpointing": activation_checkpointing_by(values) == "fsdp",
     }
     if version == 2:
         cfg["fsdp_reshard_after_forward"] = sharding in ("full_shard", "hybrid_shard")

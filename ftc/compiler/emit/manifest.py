@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from ftc import SCHEMA_VERSION, __version__
+from ftc.source_spec import entry_path
 
 
 def sha256_file(path: Path) -> str:
@@ -35,10 +36,11 @@ def package_pins() -> list[str]:
 
 def input_files(values: dict) -> list[Path]:
     data = values["data"]
-    files = [*data.get("train", []), *data.get("validation", []), *data.get("test", [])]
+    files = [entry_path(e) for key in ("train", "validation", "test")
+             for e in data.get(key, [])]
     for adapter in values["method"].get("adapter", {}).get("adapters", []) or []:
         files += adapter.get("train", []) + adapter.get("validation", [])
-    return [Path(f) for f in files if Path(f).is_absolute() and Path(f).is_file()]
+    return [Path(f) for f in files if f and Path(f).is_absolute() and Path(f).is_file()]
 
 
 def manifest(values: dict, files: dict[str, bytes], rel) -> str:

@@ -81,12 +81,9 @@ def load_frozen(lock: RunLock, ref: str, revision: str | None, model_class=None,
 
 def trains_adapters(lock: RunLock) -> bool:
     """Whether the run's output is a PEFT adapter rather than whole weights."""
-    kind = lock.get("method.kind")
-    if kind in ("prefix", "adapter"):
-        return True
-    if kind in ("full", "lora", "qlora"):
-        return kind != "full"
-    return lock.get("method.tuning", "lora") in ("lora", "qlora")
+    from ftc.compiler import trains_adapters as rule
+
+    return rule(lock.values)
 
 
 def model_kwargs(lock: RunLock) -> dict:
@@ -141,6 +138,8 @@ def save_policy(lock: RunLock, trainer, tokenizer, run_dir: Path, model_class=No
     adapters = trains_adapters(lock)
     target = run_dir / ("adapter" if adapters else "model")
     save_model_and_tokenizer(trainer, tokenizer, target)
+    if adapters and trainer.accelerator.is_main_process:
+        check_adapter_saved(lock, target)
     outputs = {"adapter" if adapters else "model": str(target)}
     if adapters and always_merge:
         out = run_dir / "model"
@@ -149,6 +148,22 @@ def save_policy(lock: RunLock, trainer, tokenizer, run_dir: Path, model_class=No
         trainer.accelerator.wait_for_everyone()
         outputs["model"] = str(out)
     return outputs
+
+
+def check_adapter_saved(lock: RunLock, target: Path) -> None:
+    """FTC518 when the saved adapter holds no weights (PEFT picks them by module name; a
+    wrapper that renames modules leaves it nothing), rather than a run that looks done."""
+    from safetensors import safe_open
+
+    path = target / "adapter_model.safetensors"
+    if path.is_file():
+        with safe_open(str(path), "pt") as weights:
+            if list(weights.keys()):
+                return
+    raise lock.fail("method.kind", "FTC518", f"the adapter saved in {target} holds no "
+                    "weights: PEFT found none of the trained adapter's tensors",
+                    "a wrapper around the model's layers renamed them; train with "
+                    "hardware.strategy ddp/zero2/zero3, or report this with the lock")
 
 
 def merge_adapter(lock: RunLock, adapter_dir: Path, out: Path, tokenizer, model_class=None,

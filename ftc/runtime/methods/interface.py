@@ -121,14 +121,14 @@ class MethodBase:
     def apply_chat_template(self, lock: RunLock, tokenizer, splits: Splits) -> None:
         """model.chat_template for the data: SFT's checks for messages; for chat prompts or
         pairs only a template is needed, no assistant-turn markers."""
-        from ftc.runtime.chat_template import apply_chat_template_setting, builtin
+        from ftc.runtime.chat_template import apply_chat_template_setting, template_for
 
         if splits.format == "messages":
             apply_chat_template_setting(lock, tokenizer)
             return
-        setting = lock.get("model.chat_template", "model")
-        if setting != "model":
-            tokenizer.chat_template = builtin(setting) or setting
+        text = template_for(lock.get("model.chat_template"))
+        if text:
+            tokenizer.chat_template = text
         chat = any(isinstance(r.get("prompt"), list) for r in splits.train[:1])
         if chat and not tokenizer.chat_template:
             raise lock.fail("model.chat_template", "FTC505",

@@ -20,7 +20,7 @@ def prepare_inputs(lock: RunLock, run_dir: Path):
     """(tokenizer, splits, args) for a lock, prepared the way the runtime prepares them."""
     from ftc.runtime.methods.common import on_main_process
     from ftc.runtime.model_loading import load_tokenizer
-    from ftc.runtime.training_args import apply_data_facts, sft_config
+    from ftc.runtime.training_args import apply_data_facts, apply_per_epoch, sft_config
 
     method = method_for(lock)
     tokenizer = load_tokenizer(lock)
@@ -30,6 +30,7 @@ def prepare_inputs(lock: RunLock, run_dir: Path):
         lambda: method.load_splits(lock, method.prepare_data(lock, data_dir)))
     method.apply_chat_template(lock, tokenizer, splits)
     apply_data_facts(args, splits.format, has_validation=bool(splits.validation))
+    apply_per_epoch(args, lock, len(splits.train))
     return tokenizer, splits, args
 
 
