@@ -38,7 +38,7 @@ COMMANDS = [
     "diff",
     "importer",
 ]
-# A verb whose name is a Python keyword lives in a module named otherwise.
+# A verb's module is its name with "_" for "-", except where the name is a Python keyword.
 MODULE_OF_VERB = {"import": "importer"}
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for `cat big | head`
 DEBUG_HELP = "on an internal error, print the traceback (also FTC_DEBUG=1)"
@@ -105,15 +105,9 @@ def verbs_for(argv: list[str]) -> list[str]:
     (`ftc --help`) or with a word that is no verb, every verb is loaded, so help and
     argparse's "invalid choice" message stay complete.
     """
-    word = next((a for a in argv if not a.startswith("-")), "").replace("-", "_")
-    word = MODULE_OF_VERB.get(word, word)
-    return [word] if word in COMMANDS else list(COMMANDS)
-
-
-def verb_names() -> list[str]:
-    """The verbs as typed on the command line, in `ftc --help` order."""
-    modules = {m: v for v, m in MODULE_OF_VERB.items()}
-    return [modules.get(c, c).replace("_", "-") for c in COMMANDS]
+    word = next((a for a in argv if not a.startswith("-")), "")
+    module = MODULE_OF_VERB.get(word, word.replace("-", "_"))
+    return [module] if module in COMMANDS else list(COMMANDS)
 
 
 def build_parser(verbs: list[str] | None = None) -> argparse.ArgumentParser:
