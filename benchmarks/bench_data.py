@@ -17,6 +17,7 @@ every exact copy found, row accounting exact; with the tiny model's tokenizer,
 
     python -m benchmarks.bench_data                 # 25k, 100k, 400k; tokenizer 25k, 100k
     python -m benchmarks.bench_data --quick         # 25k only (about 2 minutes)
+    python -m benchmarks.bench_data --rounds 5      # 5 pairs at 25k and 100k (400k: 1)
     FTC_BENCH_MILLION=1 python -m benchmarks.bench_data   # adds 1M rows (new only: old
                                                     # needs ~10 GB; FTC_BENCH_OLD_MILLION=1)
 """
@@ -118,11 +119,18 @@ def _data(tmp: Path, size: int) -> tuple[Path, Truth]:
     return folder, truth
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, rounds: int | None = None,
+         quick: bool = False) -> int:
+    """`python -m benchmarks` passes rounds (pairs at 25k and 100k rows) and quick."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="25k rows only")
+    parser.add_argument("--rounds", type=int, default=rounds,
+                        help="interleaved new/old pairs at 25k and 100k rows (default 3, 2)")
     parser.add_argument("--no-tokenizer", action="store_true")
     args = parser.parse_args(argv if argv is not None else [])
+    args.quick = args.quick or quick
+    if args.rounds:
+        PAIRS.update({25_000: args.rounds, 100_000: args.rounds})
     sizes = [25_000] if args.quick else list(SIZES)
     million = os.environ.get("FTC_BENCH_MILLION") == "1" and not args.quick
     failures: list[str] = []

@@ -29,6 +29,23 @@ _SLICE = re.compile(r"^(?P<name>[A-Za-z0-9_.-]+)(?:\[(?P<start>-?\d*)(?P<sp>%?):
                     r"(?P<stop>-?\d*)(?P<tp>%?)\])?$")
 
 
+def source_type(spec: dict) -> str:
+    """A source's type; `auto` with a field or role mapping reads as the type those
+    fields belong to (messages, alpaca, preference, completion)."""
+    kind = spec.get("type") or "auto"
+    if kind != "auto":
+        return kind
+    keys = set(spec.get("fields") or {})
+    if spec.get("roles") or keys & {"messages", "role", "content"}:
+        return "messages"
+    for kind, names in (("alpaca", {"instruction", "input", "output"}),
+                        ("preference", {"chosen", "rejected"}),
+                        ("completion", {"prompt", "completion"})):
+        if keys & names:
+            return kind
+    return "auto"
+
+
 def entries(value: object) -> list:
     """The entries of a data key (a path or a list of paths and source objects)."""
     if not value:

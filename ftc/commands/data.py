@@ -29,6 +29,7 @@ EPILOG = """examples:
   ftc data check train.jsonl --validation val.jsonl --model models/tiny-llama \\
       --max-seq-length 512 --task classification
   ftc data check data/*.jsonl --json > data-report.json
+  ftc data check recipe.yaml                        # the recipe's sources, as run reads them
   ftc data prepare recipes/quickstart.yaml          # -> runs/<name>/data/
   ftc data export --to openai train.jsonl -o openai-train.jsonl --epochs 3
 
@@ -46,7 +47,8 @@ def register(p: argparse.ArgumentParser) -> None:
                        description="Check data files: format, duplicates, leakage, lengths, "
                                    "balance.", epilog=EPILOG,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    c.add_argument("files", nargs="+", metavar="FILE", help="training data (one set)")
+    c.add_argument("files", nargs="+", metavar="FILE",
+                   help="training data (one set), or one recipe (.yaml): its data sources")
     c.add_argument("--validation", action="append", default=[], metavar="FILE",
                    help="validation file, checked for leakage against the training files")
     c.add_argument("--test", action="append", default=[], metavar="FILE",
@@ -129,7 +131,12 @@ def _check(args: argparse.Namespace) -> int:
     if args.max_seq_length and not args.model:
         return fail(args, "data", "--max-seq-length needs --model (the tokenizer)",
                     code=EXIT_USAGE)
-    result = check_files(args.files, settings, validation=args.validation, test=args.test)
+    if len(args.files) == 1 and args.files[0].endswith((".yaml", ".yml")):
+        result = _check_recipe(args)
+        if isinstance(result, int):
+            return result
+    else:
+        result = check_files(args.files, settings, validation=args.validation, test=args.test)
     if args.json:
         print(json.dumps({"diagnostics": diagnostics_data(result.diagnostics),
                           "summary": redact_data(result.report)}, indent=2, ensure_ascii=False))
@@ -138,6 +145,29 @@ def _check(args: argparse.Namespace) -> int:
         print(render(result.diagnostics, "text"))
     _table("data check", summary_rows(result.report))
     return exit_code(result.diagnostics)
+
+
+def _check_recipe(args: argparse.Namespace):
+    """The recipe's data sources, checked as `prepare` and `ftc run` read them."""
+    from ftc.compiler import compile_recipe
+    from ftc.dataprep.check import check_lock
+
+    compiled = compile_recipe(args.files[0])
+    if getattr(compiled, "usage_error", False) or not compiled.ok:
+        return fail(args, "data check", "the recipe has errors", compiled.diagnostics,
+                    EXIT_USAGE if getattr(compiled, "usage_error", False) else EXIT_PROBLEMS)
+    return check_lock(_recipe_lock(compiled.values, args.files[0]),
+                      Path(args.files[0]).resolve().parent, origin=args.files[0])
+
+
+def _recipe_lock(values: dict, recipe: str) -> dict:
+    """The compiled values with data paths as written (relative to the recipe)."""
+    base = Path(recipe).resolve().parent
+    lock = {**values, "data": dict(values.get("data") or {})}
+    for key in ("train", "validation", "test"):
+        if key in lock["data"]:
+            lock["data"][key] = _relative(lock["data"][key], base)
+    return lock
 
 
 def _table(title: str, rows: list[tuple[str, str]]) -> None:
@@ -185,10 +215,7 @@ def _prepare(args: argparse.Namespace) -> int:
         sys.stderr.write(render(compiled.diagnostics, "text") + "\n")
     values = compiled.values
     base = Path(args.recipe).resolve().parent
-    lock = {**values, "data": dict(values.get("data") or {})}
-    for key in ("train", "validation", "test"):
-        if key in lock["data"]:
-            lock["data"][key] = _relative(lock["data"][key], base)
+    lock = _recipe_lock(values, args.recipe)
     out = Path(args.output) if args.output else (
         Path(values.get("output_dir", "runs")) / str(values.get("name", "run")) / "data")
     cache_dir = Path(values.get("output_dir", "runs")) / str(values.get("name", "run")) / ".cache"

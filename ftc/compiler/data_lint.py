@@ -11,12 +11,14 @@ Each returns (dotted path, message, hint) findings for ftc.compiler.lint_rules:
   trained (method.lora.modules_to_save), checked against a local tokenizer's
   vocabulary when there is one;
 - source_options: a source's slice or template fields that cannot work;
-- per_epoch: evals/saves_per_epoch beside an explicit step count or strategy.
+- per_epoch: evals/saves_per_epoch beside an explicit step count or strategy;
+- hub_datasets_not_cached: a hub dataset id the local cache lacks.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from ftc.source_spec import SliceError, entries, entry_path, parse_split, template_columns
@@ -60,11 +62,11 @@ def template_unreadable(r) -> list[Finding]:
 def system_role(r) -> list[Finding]:
     from ftc.compiler.chat_template_check import lacks_system_role, template_error
 
+    where = _system_message_source(r)  # first: reading a tokenizer costs more
+    if where is None:
+        return []
     text, what = template_text(r)
     if not text or template_error(text) or not lacks_system_role(text):
-        return []
-    where = _system_message_source(r)
-    if where is None:
         return []
     return [("model.chat_template", f"{what} has no system role, but {where} has a system "
              "message: the template refuses it or drops its text",
@@ -127,16 +129,21 @@ def generation_marker(r) -> list[Finding]:
              "shipped template (chatml, llama3, ...)")]
 
 
-def requested_tokens(r) -> list[str]:
+def requested_tokens(r, with_pad: bool = True) -> list[str]:
+    """Tokens the recipe asks for (rule defaults such as pad-from-eos excepted)."""
     special = r.get("model.special_tokens") or {}
-    tokens = [v for k, v in special.items() if v and not r.source(
+    tokens = [v for k, v in special.items() if v and (with_pad or k != "pad") and not r.source(
         f"model.special_tokens.{k}").startswith("rule:")]
     return list(dict.fromkeys([*tokens, *(r.get("model.added_tokens") or []),
                                *(r.get("model.eot_tokens") or [])]))
 
 
-def new_tokens(r, peft: str | None) -> list[Finding]:
-    tokens = requested_tokens(r)
+def new_tokens(r, peft: str | None, local: bool) -> list[Finding]:
+    """Tokens an adapter run adds without training the embedding and head (FTC183 when the
+    local tokenizer shows they are new; FTC188 when the tokenizer is not local). The pad
+    token is left out: padding is masked from attention and loss, so its row need not train
+    (axolotl exempts it the same way)."""
+    tokens = requested_tokens(r, with_pad=False)
     if not tokens or peft is None:
         return []
     from ftc.compiler.local_facts import tokenizer_facts
@@ -145,6 +152,8 @@ def new_tokens(r, peft: str | None) -> list[Finding]:
     if saved & set(EMBEDDINGS) and saved & set(HEADS):
         return []
     facts = tokenizer_facts(r.get("model.tokenizer") or r.get("model.base"))
+    if (facts is not None) != local:
+        return []
     if facts is not None:
         tokens = [t for t in tokens if t not in facts.vocab]
         if not tokens:
@@ -154,10 +163,10 @@ def new_tokens(r, peft: str | None) -> list[Finding]:
         checked = "(the tokenizer is not local, so ftc could not check whether they are " \
                   "already in its vocabulary)"
     shown = ", ".join(repr(t) for t in tokens[:5]) + (" ..." if len(tokens) > 5 else "")
-    return [("method.lora.modules_to_save", f"new tokens {shown} {checked}: with {peft} their "
-             "embeddings stay untrained unless the embedding and the head are trained",
-             "set method.lora.modules_to_save: [embed_tokens, lm_head] (names for this "
-             "architecture), or use tokens the tokenizer already has")]
+    return [("method.lora.modules_to_save", f"tokens {shown} {checked}: with {peft} the "
+             "embeddings of new tokens stay untrained unless the embedding and the head are "
+             "trained", "set method.lora.modules_to_save: [embed_tokens, lm_head] (names "
+             "for this architecture), or use tokens the tokenizer already has")]
 
 
 def source_options(r) -> list[Finding]:
@@ -205,3 +214,28 @@ def per_epoch(r) -> list[Finding]:
                         f"(got {r.get(f'training.{group}.strategy')}); it is set to steps",
                         None))
     return out
+
+
+def hub_datasets_not_cached(r) -> list[Finding]:
+    """Hub dataset ids the local Hugging Face cache lacks (no network: the cache's folders)."""
+    out = []
+    for key in ("data.train", "data.validation", "data.test"):
+        for entry in entries(r.get(key)):
+            name = entry_path(entry) or ""
+            if Path(name).is_absolute() or name.count("/") != 1 or Path(name).suffix:
+                continue
+            if not _in_hf_cache(name):
+                out.append((key, f"hub dataset {name!r} is not in the local Hugging Face cache: "
+                            "the run downloads it, or stops with FTC327 where no hub is "
+                            "reachable", f"fetch it first: hf download --repo-type dataset "
+                            f"{name}"))
+    return out
+
+
+def _in_hf_cache(dataset_id: str) -> bool:
+    from huggingface_hub import constants
+
+    home = Path(constants.HF_HOME)
+    hub = Path(constants.HF_HUB_CACHE) / f"datasets--{dataset_id.replace('/', '--')}"
+    prepared = Path(os.environ.get("HF_DATASETS_CACHE") or home / "datasets")
+    return hub.is_dir() or (prepared / dataset_id.replace("/", "___")).is_dir()

@@ -541,7 +541,7 @@ def chat_template_compiles(r: Resolved, t: dict) -> Iterator[Finding]:
         down = line - 1 if "\n" in source.rstrip("\n") else 0
         yield ("model.chat_template", f"model.chat_template does not compile: template line "
                f"{line}: {message}", "the template is Jinja, as in a tokenizer's "
-               "chat_template; chatml and llama3 name built-in templates", down)
+               "chat_template; chatml, llama3, mistral, ... name shipped templates", down)
 
 
 # ------------------------------------------------- data sources, templates, tokens (issue 12)
@@ -572,7 +572,7 @@ def chat_template_generation(r: Resolved, t: dict) -> Iterator[Finding]:
 def new_tokens_trainable(r: Resolved, t: dict) -> Iterator[Finding]:
     from ftc.compiler.data_lint import new_tokens
 
-    yield from new_tokens(r, peft_kind(r))
+    yield from new_tokens(r, peft_kind(r), local=True)
 
 
 @rule("FTC184", ERROR, "a data source's split slice or template fields cannot work")
@@ -596,3 +596,17 @@ def provider_sources(r: Resolved, t: dict) -> Iterator[Finding]:
             yield (key, f"{key}: source objects (type, fields, split, weight ...) are read by "
                    "the local backend; a provider uploads JSONL files as they are",
                    "convert the data with `ftc data prepare` and name the prepared files")
+
+
+@rule("FTC188", WARNING, "tokens with LoRA/QLoRA that ftc could not check (tokenizer not local)")
+def unchecked_tokens_trainable(r: Resolved, t: dict) -> Iterator[Finding]:
+    from ftc.compiler.data_lint import new_tokens
+
+    yield from new_tokens(r, peft_kind(r), local=False)
+
+
+@rule("FTC187", WARNING, "a hub dataset that is not in the local cache")
+def hub_dataset_cached(r: Resolved, t: dict) -> Iterator[Finding]:
+    from ftc.compiler.data_lint import hub_datasets_not_cached
+
+    yield from hub_datasets_not_cached(r)

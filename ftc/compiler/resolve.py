@@ -19,7 +19,7 @@ from ftc.compiler.loader import Node, Pos
 from ftc.dotted import get_dotted
 from ftc.memory.gpus import bf16_support
 from ftc.safe_files import FileProblem, open_regular, read_regular
-from ftc.source_spec import entry_path, with_path
+from ftc.source_spec import entry_path, source_type, with_path
 from ftc.tables import hyperparameters
 
 PEFT_KINDS = ("lora", "qlora")
@@ -381,6 +381,7 @@ def rule_data(r: Resolved, t: dict) -> None:
             r.default(f"data.{group}.{key}", value, "table:data")
     r.default("data.length_policy", _t(t, "data", "length_policy"), "table:data")
     r.default("data.packing", _t(t, "data", "packing"), "table:data")
+    r.default("data.group_by_length", _t(t, "data", "group_by_length"), "table:data")
 
 
 # The canonical format each source type converts to.
@@ -400,9 +401,9 @@ def detect_format(files: list | None, base_dir: Path | None) -> str | None:
     if not files:
         return None
     if isinstance(files[0], dict):  # a source: its type says, else its file's first row
-        kind = TYPE_FORMATS.get(files[0].get("type") or "auto")
-        if kind or files[0].get("roles"):
-            return kind or "messages"
+        kind = TYPE_FORMATS.get(source_type(files[0]))
+        if kind:
+            return kind
     first = entry_path(files[0]) or ""
     if base_dir is None or not first.endswith(".jsonl"):
         return None
@@ -563,6 +564,8 @@ def rule_per_epoch(r: Resolved, t: dict) -> None:
         r.set(f"training.{group}.strategy", "steps", f"rule:{key}")
         if rows is None:
             r.drop(f"training.{group}.every")  # the runtime counts the prepared rows
+            r.set(f"training.{key}", per_epoch, f"{r.source(f'training.{key}')} (steps "
+                  "resolved at run time: the training rows cannot be counted here)")
             continue
         steps = max(1, -(-rows // batch))
         r.set(f"training.{group}.every", max(1, steps // per_epoch),

@@ -27,6 +27,19 @@ def check_files(train: Sequence[str], settings: DataSettings, *,
     return run_pipeline(inputs, settings, prepare=False, origin=origin)
 
 
+def check_lock(lock: dict, lock_dir: Path, origin: str) -> PipelineResult:
+    """Check a resolved recipe's data sources (the lists `prepare` and `ftc run` read),
+    with its settings, in report-only mode."""
+    from ftc.dataprep.settings import data_paths
+
+    settings = DataSettings.from_lock(lock, lock_dir)
+    settings.split = None
+    data = lock.get("data") or {}
+    inputs = {name: data_paths(data.get(name), lock_dir)
+              for name in ("train", "validation", "test") if data.get(name)}
+    return run_pipeline(inputs, settings, prepare=False, origin=origin)
+
+
 def summary_rows(report: dict) -> list[tuple[str, str]]:
     """(what, value) lines of the summary table, from a pipeline report."""
     rows = report.get("rows", {})

@@ -10,7 +10,7 @@ row and a rejected row with its reason.
 
 from __future__ import annotations
 
-from ftc.source_spec import SHAREGPT_ROLES, TYPE_FIELDS, template_columns
+from ftc.source_spec import SHAREGPT_ROLES, TYPE_FIELDS, source_type, template_columns
 
 
 class ConvertProblem(Exception):
@@ -19,15 +19,6 @@ class ConvertProblem(Exception):
     def __init__(self, message: str, hint: str | None = None, reason: str = "missing_field"):
         super().__init__(message)
         self.message, self.hint, self.reason = message, hint, reason
-
-
-def source_type(spec: dict) -> str:
-    """The spec's type; `auto` with a messages/roles mapping reads as messages."""
-    kind = spec.get("type") or "auto"
-    if kind == "auto" and (spec.get("roles") or set(spec.get("fields") or {}) & {
-            "messages", "role", "content"}):
-        return "messages"
-    return kind
 
 
 def needs_conversion(spec: dict) -> bool:

@@ -279,7 +279,7 @@ def _convert(src: Source, result: ReadResult) -> None:
             value = convert(row.value, src.spec)
         except ConvertProblem as exc:
             result.diagnostics.append(problem(
-                "FTC326", row.path, row.line, f"{src.display}: {exc.message}", col=row.col,
+                "FTC326", row.path, row.line, exc.message, col=row.col,
                 hint=exc.hint))
             result.rejected.append({"reason": exc.reason, "source": f"{row.path}:{row.line}",
                                     "raw": redact(str(row.value))[:200]})

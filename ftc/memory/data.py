@@ -5,12 +5,12 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-from ruamel.yaml import YAML
+from ftc.tables import load_data_file
 
 HERE = Path(__file__).resolve().parent
 
 
 @cache
 def table(name: str) -> dict:
-    """ftc/memory/<name>.yaml as plain data (safe loader)."""
-    return YAML(typ="safe", pure=True).load((HERE / f"{name}.yaml").read_text(encoding="utf-8"))
+    """ftc/memory/<name>.yaml as plain data."""
+    return load_data_file(HERE / f"{name}.yaml")

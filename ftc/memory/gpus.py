@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
+from functools import cache
 
 from ftc.memory.data import table
 from ftc.memory.errors import BAD_SETTING, UNKNOWN_GPU, MemoryInputError
@@ -30,6 +31,7 @@ def known_gpus() -> list[str]:
     return list(table("gpus")["gpus"])
 
 
+@cache  # the table is loaded once; so is its index of names
 def _index() -> dict[str, str]:
     index: dict[str, str] = {}
     for name, row in table("gpus")["gpus"].items():

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, replace
+from functools import cache
 from pathlib import Path
 
 from ftc.memory.data import table
@@ -140,6 +141,7 @@ def _stem(name: str) -> str:
     return re.sub(r"(-(instruct|chat|hf|it|base|pt))+$", "", base)
 
 
+@cache  # the table is loaded once; so is its index of names
 def _index() -> dict[str, str]:
     index: dict[str, str] = {}
     for key, row in table("models")["models"].items():

@@ -12,14 +12,14 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from ruamel.yaml import YAML
+from ftc.tables import load_data_file
 
 TABLE_FILE = Path(__file__).resolve().parent / "models.yaml"
 
 
 @cache
 def load() -> dict:
-    return YAML(typ="safe", pure=True).load(TABLE_FILE.read_text(encoding="utf-8"))
+    return load_data_file(TABLE_FILE)
 
 
 def as_of() -> str:

@@ -56,14 +56,28 @@ def make_recorder(run_dir: Path):
         def __init__(self) -> None:
             self.path = run_dir / METRICS_NAME
             self.started = self.ended = None
-            self.tokens_at_start = 0
+            self.tokens_at_start = self.tokens_at_end = 0
+            self.first_step: tuple[float, int] | None = None
 
         def on_train_begin(self, args, state, control, **kwargs):
             self.started = time.perf_counter()
             self.tokens_at_start = state.num_input_tokens_seen
+            self.first_step = None
+
+        def on_step_end(self, args, state, control, **kwargs):
+            if self.first_step is None:
+                self.first_step = (time.perf_counter(), state.num_input_tokens_seen)
 
         def on_train_end(self, args, state, control, **kwargs):
             self.ended = time.perf_counter()
+            self.tokens_at_end = state.num_input_tokens_seen
+
+        @property
+        def rate_after_first_step(self) -> float | None:
+            """Tokens/s after the session's first step (its warm-up: allocation, lazy init)."""
+            if self.first_step is None or self.ended is None or self.ended <= self.first_step[0]:
+                return None
+            return (self.tokens_at_end - self.first_step[1]) / (self.ended - self.first_step[0])
 
         def on_log(self, args, state, control, logs=None, **kwargs):
             if not state.is_world_process_zero or not logs:
@@ -92,7 +106,8 @@ def _plain(value):
 def summarize(run_dir: Path, *, name: str, kind: str, world_size: int, outputs: dict,
               steps: int, epoch: float | None, tokens_total: int, tokens_session: int,
               seconds: float, examples: dict, resumed_from: str | None,
-              loss_name: str | None = "loss", with_perplexity: bool = True) -> dict:
+              loss_name: str | None = "loss", with_perplexity: bool = True,
+              rate_after_first_step: float | None = None) -> dict:
     """summary.json's content, from metrics.jsonl (which spans resumed sessions).
 
     loss_name: what the method's loss is (None: nothing to show, GRPO); with_perplexity:
@@ -119,6 +134,9 @@ def summarize(run_dir: Path, *, name: str, kind: str, world_size: int, outputs: 
         "tokens_trained": tokens_total,
         "train_seconds": round(seconds, 3),
         "tokens_per_second": round(tokens_session / seconds, 1) if seconds > 0 else None,
+        # the steady rate, without the first step's warm-up (what benchmarks compare)
+        "tokens_per_second_after_first_step": round(rate_after_first_step, 1)
+        if rate_after_first_step else None,
         "examples": examples,
         "resumed_from": resumed_from,
     }

@@ -108,7 +108,8 @@ def _finish(lock: RunLock, method, hooks, run_dir: Path, splits, recorder, state
         tokens_total=result.tokens, tokens_session=result.tokens - recorder.tokens_at_start,
         seconds=recorder.seconds, examples=_example_counts(splits),
         resumed_from=str(checkpoint) if checkpoint else None,
-        loss_name=method.loss_name, with_perplexity=method.perplexity)
+        loss_name=method.loss_name, with_perplexity=method.perplexity,
+        rate_after_first_step=recorder.rate_after_first_step)
     summary.update(method.report(result))
     summary.update(hooks.summary_part(run_dir))
     if stopped:

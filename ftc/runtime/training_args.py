@@ -40,6 +40,7 @@ def sft_config(lock: RunLock, output_dir: Path, check: bool = True):
     watched = (tr.get("early_stopping") or {}).get("metric", "eval_loss")
     report_to = [r for r in ((lock.get("logging") or {}).get("report_to") or []) if r != "none"]
     packing = bool(lock.get("data.packing", False))
+    grouped = not packing and bool(lock.get("data.group_by_length", False))
     return SFTConfig(
         output_dir=str(output_dir),
         seed=int(tr.get("seed", 42)),
@@ -92,6 +93,8 @@ def sft_config(lock: RunLock, output_dir: Path, check: bool = True):
         packing=packing,
         packing_strategy="bfd",
         padding_free=packing,
+        # unpacked: batches of similar lengths pad little (transformers' LengthGroupedSampler)
+        train_sampling_strategy="group_by_length" if grouped else "random",
         assistant_only_loss=True,  # until apply_data_facts knows the format
         dataset_num_proc=None,
     )

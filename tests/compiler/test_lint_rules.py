@@ -71,16 +71,19 @@ CASES = [
     ("FTC181", ["model.chat_template=gemma",
                 "data.train=[{path: data/train.jsonl, system_prompt: Be brief.}]"]),
     ("FTC182", ["model.chat_template='{% for m in messages %}{{ m.content }}{% endfor %}'"]),
-    ("FTC183", ["model.added_tokens=[<tool_call>]"]),
-    ("FTC183", ["model.special_tokens={pad: <pad>}", "method.lora.modules_to_save=[lm_head]"]),
+    ("FTC188", ["model.added_tokens=[<tool_call>]"]),  # models/tiny-llama is not here
+    ("FTC188", ["model.special_tokens={unk: <unk2>}", "method.lora.modules_to_save=[lm_head]"]),
     ("FTC184", ["data.train=[{path: data/train.jsonl, split: 'train[5:2]'}]"]),
     ("FTC184", ["data.train=[{path: data/train.jsonl, type: template, fields: {prompt: q}}]"]),
     ("FTC185", ["training.evals_per_epoch=2", "training.eval.every=10"]),
+    ("FTC187", ["data.train=[{path: someorg/not-cached, type: alpaca}]"]),
     ("FTC186", ["backend.kind=openai", "model.base=gpt-4.1-mini",
                 "data.train=[{path: data/train.jsonl, type: messages}]"]),
 ]
 # rules whose case needs files beyond a recipe: tested where those files are made
-COVERED_ELSEWHERE = {"FTC162"}  # tests/export/test_lint.py (a local base's config.json)
+# a local base's files: FTC162 tests/export/test_lint.py (config.json), FTC183
+# tests/compiler/test_sources_templates_tokens.py (tokenizer.json)
+COVERED_ELSEWHERE = {"FTC162", "FTC183"}
 
 
 def rules_for(recipe, overrides):

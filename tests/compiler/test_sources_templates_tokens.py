@@ -112,10 +112,18 @@ def test_new_tokens_checked_against_the_local_vocabulary(recipe, tmp_path):
 
 
 def test_new_tokens_with_a_hub_tokenizer_say_they_were_not_checked(recipe):
-    [diag] = [d for d in _compiled(recipe, "model.base=org/model",
-                                   "model.special_tokens={pad: <pad>}").diagnostics
-              if d.rule == "FTC183"]
+    found = _compiled(recipe, "model.base=org/model",
+                      "model.special_tokens={eos: <eos>}").diagnostics
+    [diag] = [d for d in found if d.rule == "FTC188"]
     assert "the tokenizer is not local, so ftc could not check" in diag.message
+    assert diag.severity == "warning" and "FTC183" not in [d.rule for d in found]
+
+
+def test_a_new_pad_token_needs_no_trained_embedding(recipe, tmp_path):
+    """Padding is masked from attention and loss, so its new row never needs to train."""
+    _local_tokenizer(tmp_path / "models" / "tiny-llama", pad=None)
+    found = [d.rule for d in _compiled(recipe, "model.special_tokens={pad: <newpad>}").diagnostics]
+    assert "FTC183" not in found and "FTC188" not in found
 
 
 def test_evals_and_saves_per_epoch_from_counted_rows(recipe, tmp_path):
@@ -136,6 +144,8 @@ def test_per_epoch_left_to_the_runtime_when_rows_cannot_be_counted(recipe, tmp_p
     result = _compiled(recipe, "data.train=[{path: folder}]", "training.evals_per_epoch=3")
     assert "every" not in result.values["training"]["eval"]
     assert result.values["training"]["evals_per_epoch"] == 3
+    assert result.provenance["training.evals_per_epoch"] == (
+        "--set (steps resolved at run time: the training rows cannot be counted here)")
     assert result.values["training"]["eval"]["strategy"] == "steps"
 
 

@@ -243,7 +243,7 @@ def test_data_prepare_reads_the_recipes_sources(tmp_path, ftc_cli):
     code, out, err = ftc_cli("data", "prepare", str(tmp_path / "recipe.yaml"),
                              "-o", str(tmp_path / "out"))
     assert code == 1
-    assert "chats.jsonl:13:1: error: FTC326 chats.jsonl: sharegpt column 'conversations' " \
+    assert "chats.jsonl:13:1: error: FTC326 sharegpt column 'conversations' " \
            "must be a list of messages, got str" in out + err
 
 
@@ -268,3 +268,66 @@ def test_source_display_in_report(tmp_path):
     assert result.report["inputs"][0]["path"] == "a.jsonl (train[:2])"
     assert result.report["inputs"][0]["rows"] == 2
     assert json.dumps(result.report)  # report.json stays JSON
+
+
+def test_data_check_reads_a_recipes_sources(tmp_path, ftc_cli):
+    write_jsonl(tmp_path / "alpaca.jsonl", [{"instruction": f"task {i} to do now",
+                                             "output": f"done {i} well"} for i in range(6)]
+                + [{"instruction": "no output"}])
+    (tmp_path / "recipe.yaml").write_text(
+        "name: src\nmodel: {base: org/model}\nmethod: {kind: lora}\n"
+        "data:\n  train:\n    - {path: alpaca.jsonl, type: alpaca, split: 'train[:5]'}\n"
+        "    - {path: alpaca.jsonl, type: alpaca, split: 'train[5:]'}\n")
+    code, out, _ = ftc_cli("data", "check", str(tmp_path / "recipe.yaml"))
+    assert code == 1
+    assert out.startswith("alpaca.jsonl (train[5:]):7:1: error: FTC326 alpaca row has no "
+                          "column 'output' (has instruction)")
+    assert "valid examples" in out and "│ 6 " in out.split("valid examples")[1][:60]
+
+
+def test_a_cached_hub_dataset_loads_offline_without_the_network(tmp_path):
+    """A hub id that `datasets` has cached (HF_HOME/datasets/ORG___NAME/...) is read from the
+    cache with offline mode on for the call: no network attempt (a retry loop would take
+    ~25 s here), the slice applied."""
+    import glob
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    import datasets
+
+    home = tmp_path / "hf"
+    write_jsonl(tmp_path / "rows.jsonl", [{"instruction": f"task {i} now", "output": f"done {i}"}
+                                          for i in range(4)])
+    datasets.load_dataset("json", data_files=str(tmp_path / "rows.jsonl"), split="train",
+                          cache_dir=str(tmp_path / "build"))
+    [built] = [p for p in glob.glob(str(tmp_path / "build/json/*/0.0.0/*")) if os.path.isdir(p)]
+    cached = home / "datasets/someorg___tiny-alpaca/default/0.0.0" / os.path.basename(built)
+    shutil.copytree(built, cached)  # as load_dataset('someorg/tiny-alpaca') leaves it
+    (cached / "json-train.arrow").rename(cached / "tiny-alpaca-train.arrow")
+    (tmp_path / "recipe.yaml").write_text(
+        "name: hub\nmodel: {base: org/model}\nmethod: {kind: lora}\ndata:\n  train:\n"
+        "    - {path: someorg/tiny-alpaca, type: alpaca, split: 'train[:75%]'}\n")
+    env = {**os.environ, "HF_HOME": str(home)}
+    env.pop("HF_HUB_OFFLINE", None)
+    env.pop("HF_DATASETS_OFFLINE", None)
+    done = subprocess.run([sys.executable, "-m", "ftc.cli", "data", "check", "--json",
+                           str(tmp_path / "recipe.yaml")], capture_output=True, text=True,
+                          env=env, timeout=20, check=False)
+    report = json.loads(done.stdout)
+    assert [d["rule"] for d in report["diagnostics"] if d["severity"] == "error"] == []
+    assert report["summary"]["inputs"] == [{"split": "train", "path": "someorg/tiny-alpaca "
+                                            "(train[:75%])", "sha256": None, "rows": 3}]
+
+
+def test_fields_without_a_type_say_which_type_they_are():
+    from ftc.source_spec import source_type
+
+    assert source_type({"fields": {"instruction": "q", "output": "a"}}) == "alpaca"
+    assert source_type({"fields": {"prompt": "q", "completion": "a"}}) == "completion"
+    assert source_type({"fields": {"chosen": "good"}}) == "preference"
+    assert source_type({"roles": {"human": "user"}}) == "messages"
+    assert source_type({"path": "a.jsonl"}) == "auto"
+    assert convert({"q": "x", "a": "y"}, {"fields": {"prompt": "q", "completion": "a"}}) == {
+        "prompt": "x", "completion": "y"}

@@ -78,3 +78,45 @@ def test_training_arguments_copy_the_lock(bundle):
     apply_data_facts(args, "completion", has_validation=False)
     assert args.completion_only_loss is True and args.assistant_only_loss is False
     assert args.eval_strategy == "no"
+
+
+def test_batches_group_by_length_unless_packing(bundle, tmp_path, tiny_model, tickets):
+    """Unpacked runs draw batches of similar lengths (transformers' LengthGroupedSampler);
+    packed rows, data.group_by_length false and preference pairs (no input_ids) do not."""
+    from trl import DPOConfig
+
+    from ftc.runtime.methods.common import config_for
+    from ftc.runtime.training_args import sft_config
+
+    assert sft_config(load_run_lock(bundle), tmp_path / "p").train_sampling_strategy == "random"
+    for setting, expected in ((None, "group_by_length"), (False, "random")):
+        data = {} if setting is None else {"group_by_length": setting}
+        grouped = compile_bundle(tmp_path / f"g-{setting}",
+                                 merge(base_recipe("grouped", tiny_model, tickets), {"data": data}))
+        args = sft_config(load_run_lock(grouped), tmp_path / "out")
+        assert args.train_sampling_strategy == expected
+    assert config_for(DPOConfig, args).train_sampling_strategy == "random"
+    args.train_sampling_strategy = "group_by_length"
+    assert config_for(DPOConfig, args).train_sampling_strategy == "random"
+
+
+def test_length_grouped_order_depends_on_seed_and_epoch_only():
+    """A resumed run must draw the batches the interrupted one would have drawn."""
+    import torch
+    from transformers.trainer_pt_utils import LengthGroupedSampler
+
+    from ftc.runtime.length_grouping import epoch_seeded
+
+    lengths = [(i * 37) % 101 + 1 for i in range(400)]
+
+    def order(epoch: int, global_seed: int) -> list[int]:
+        torch.manual_seed(global_seed)  # whatever the global state is at that moment
+        sampler = epoch_seeded(LengthGroupedSampler(8, lengths=lengths), seed=7)
+        sampler.set_epoch(epoch)
+        return list(sampler)
+
+    assert order(0, 1) == order(0, 2) and sorted(order(0, 1)) == list(range(400))
+    assert order(1, 1) == order(1, 3) != order(0, 1)
+    batches = [order(0, 1)[i:i + 8] for i in range(0, 400, 8)]  # still grouped by length
+    spread = sum(max(lengths[j] for j in b) - min(lengths[j] for j in b) for b in batches)
+    assert spread / len(batches) < 30  # random batches of 8 spread about 80

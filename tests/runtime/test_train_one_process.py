@@ -64,6 +64,7 @@ def test_summary_reports_falling_losses_and_throughput(lora_run):
     last_tokens = [m["num_input_tokens_seen"] for m in read_jsonl(run_dir / "metrics.jsonl")]
     assert summary["tokens_trained"] == last_tokens[-1] > 12 * 4 * 50
     assert summary["tokens_per_second"] > 0
+    assert summary["tokens_per_second_after_first_step"] > 0  # without the warm-up step
     assert summary["outputs"]["adapter"] == str(run_dir / "adapter")
     assert summary["examples"]["test"] == 16 and summary["test_loss"] > 0  # held-out, at the end
     # ftc launch prints it at the end

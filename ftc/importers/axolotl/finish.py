@@ -19,7 +19,7 @@ _MODULE_NAME = re.compile(r"^[A-Za-z0-9_.]+$")
 
 def finish(m: Mapping) -> None:
     for step in (_method, _lora_settings, _targets, _precision, _betas, _batch,
-                 _checkpointing_kwargs, _chat_template, _kernels, _vocabulary_tokens):
+                 _checkpointing_kwargs, _chat_template, _kernels):
         step(m)
 
 
@@ -247,24 +247,6 @@ def _kernels(m: Mapping) -> None:
                           "Cross Entropy does here", changes=False)
         else:
             m.put("training.liger_kernel", True, key, node)
-
-
-def _vocabulary_tokens(m: Mapping) -> None:
-    """axolotl refuses, under an adapter without lora_modules_to_save, a special token that
-    is not one token of the vocabulary (the pad token excepted: the loss never reads it) and
-    an EOT token encoded as several. A config it trains with therefore names tokens the
-    tokenizer has; FTC183 cannot see that for a tokenizer that is not local."""
-    found = m.facts.get("vocab_tokens", [])
-    method = m.recipe.get("method", {})
-    saved = set(m.get("method.lora.modules_to_save") or [])
-    adapter = {"lora", "qlora"} & {method.get("kind"), method.get("tuning")}
-    if not found or not adapter or m.facts.get("new_tokens") or \
-            {"embed_tokens", "lm_head"} <= saved:
-        return
-    m.recipe.setdefault("lint", {}).setdefault("ignore", []).append("FTC183")
-    for key, node in found:
-        m.mapped(key, node, "lint.ignore", "FTC183: axolotl accepts these under an adapter "
-                 "only when the vocabulary has them (pad excepted)")
 
 
 __all__ = ["finish", "MAPPED"]

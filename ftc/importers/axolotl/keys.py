@@ -336,7 +336,6 @@ def _special_tokens(m: Mapping, key: str, node: Node) -> None:
             m.unsupported(sub, child, f"{name}: ftc sets pad, eos, bos and unk tokens")
         else:
             m.put(f"model.special_tokens.{target}", child.value, sub, child)
-            m.facts.setdefault("vocab_tokens", []).append((sub, child))
 
 
 @handles("tokens", "eot_tokens")
@@ -347,8 +346,6 @@ def _tokens(m: Mapping, key: str, node: Node) -> None:
         m.unsupported(key, node, "expected a list of token strings")
         return
     m.put(target, list(dict.fromkeys(values)), key, node)
-    m.facts.setdefault("vocab_tokens" if key == "eot_tokens" else "new_tokens", []).append(
-        (key, node))
 
 
 @handles("wandb_project", "wandb_entity", "wandb_name", "wandb_mode", "mlflow_experiment_name",

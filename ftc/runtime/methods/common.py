@@ -34,6 +34,8 @@ def training_kwargs(args) -> dict:
 def config_for(config_cls, args, **method_fields):
     """A TRL config of config_cls with the runtime's training values and method_fields."""
     kwargs = training_kwargs(args)
+    # length grouping reads input_ids lengths, which pairs and prompts do not have
+    kwargs["train_sampling_strategy"] = "random"
     kwargs.update(method_fields)
     return config_cls(**kwargs)
 

@@ -108,6 +108,15 @@ def trainer_class():
                 self._metrics[mode].pop(name, None)
             super().log(logs, start_time)
 
+        def _get_train_sampler(self, train_dataset=None):
+            from ftc.runtime.length_grouping import epoch_seeded, is_length_grouped
+
+            sampler = super()._get_train_sampler(train_dataset)
+            if is_length_grouped(sampler):  # data.group_by_length: resumable order
+                seed = self.args.data_seed if self.args.data_seed is not None else self.args.seed
+                return epoch_seeded(sampler, seed)
+            return sampler
+
     return FtcSFTTrainer
 
 
