@@ -138,8 +138,8 @@ def save_policy(lock: RunLock, trainer, tokenizer, run_dir: Path, model_class=No
     adapters = trains_adapters(lock)
     target = run_dir / ("adapter" if adapters else "model")
     save_model_and_tokenizer(trainer, tokenizer, target)
-    if adapters and trainer.accelerator.is_main_process:
-        check_adapter_saved(lock, target)
+    if adapters:  # every rank stops together when the adapter came out empty
+        on_main_process(lambda: check_adapter_saved(lock, target))
     outputs = {"adapter" if adapters else "model": str(target)}
     if adapters and always_merge:
         out = run_dir / "model"
