@@ -15,6 +15,7 @@ import csv
 import io
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from ftc.safe_files import FileProblem, open_regular, read_regular
@@ -31,18 +32,40 @@ COUNT_BYTES = 256 << 20  # larger files are counted at run time
 WHOLE_BYTES = 64 << 20  # .json and .csv are parsed whole
 
 
-@dataclass
+@dataclass(frozen=True)
 class TokenizerFacts:
     vocab: set[str]
     special: dict[str, str | None]  # pad/eos/bos/unk -> token (None: not set)
     chat_template: str | None
 
 
+TOKENIZER_FILES = ("tokenizer_config.json", "tokenizer.json", "chat_template.jinja")
+
+
 def tokenizer_facts(model_dir: str | None) -> TokenizerFacts | None:
-    """Facts of a local tokenizer directory; None when it is not local or not readable."""
+    """Facts of a local tokenizer directory; None when it is not local or not readable.
+
+    Resolve and several lint rules ask for them in one compile; a real tokenizer.json is
+    megabytes of JSON, so it is read once per content (keyed by the files' size and
+    modification time).
+    """
     if not model_dir or not Path(model_dir).is_dir():
         return None
-    base = Path(model_dir)
+    base = Path(model_dir).resolve()
+    return _read_tokenizer_facts(str(base), tuple(_stamp(base / n) for n in TOKENIZER_FILES))
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size
+
+
+@lru_cache(maxsize=8)
+def _read_tokenizer_facts(directory: str, stamps: tuple) -> TokenizerFacts | None:
+    base = Path(directory)
     try:
         config = json.loads(read_regular(base / "tokenizer_config.json", TOKENIZER_BYTES))
         tok = json.loads(read_regular(base / "tokenizer.json", TOKENIZER_BYTES))
