@@ -71,8 +71,10 @@ CASES = [
     ("FTC181", ["model.chat_template=gemma",
                 "data.train=[{path: data/train.jsonl, system_prompt: Be brief.}]"]),
     ("FTC182", ["model.chat_template='{% for m in messages %}{{ m.content }}{% endfor %}'"]),
-    ("FTC188", ["model.added_tokens=[<tool_call>]"]),  # models/tiny-llama is not here
-    ("FTC188", ["model.special_tokens={unk: <unk2>}", "method.lora.modules_to_save=[lm_head]"]),
+    # a hub tokenizer, whatever `make demo` left in models/ of the working directory
+    ("FTC188", ["model.base=org/model", "model.added_tokens=[<tool_call>]"]),
+    ("FTC188", ["model.base=org/model", "model.special_tokens={unk: <unk2>}",
+                "method.lora.modules_to_save=[lm_head]"]),
     ("FTC184", ["data.train=[{path: data/train.jsonl, split: 'train[5:2]'}]"]),
     ("FTC184", ["data.train=[{path: data/train.jsonl, type: template, fields: {prompt: q}}]"]),
     ("FTC185", ["training.evals_per_epoch=2", "training.eval.every=10"]),
