@@ -76,15 +76,24 @@ def _loss(trainer, batch) -> tuple[float, int]:
     return float(loss), tokens
 
 
-def test_packed_batch_loss_equals_the_examples_unpacked(tmp_path, tiny_model, tickets):
+@pytest.mark.parametrize("attn, flattened", [("sdpa", True), ("eager", False)])
+def test_packed_batch_loss_equals_the_examples_unpacked(tmp_path, tiny_model, tickets, attn,
+                                                        flattened):
+    """SDPA: one flattened row, one attention call per example (ftc_sdpa_varlen); eager:
+    packed rows kept apart, a block-diagonal mask per row."""
+    from ftc.runtime.packing import SDPA_VARLEN
+
     trainer, _ = _trainer(tmp_path, tiny_model, tickets, "messages",
-                          [{"messages": c} for c in CHATS], model={"max_seq_length": 128},
+                          [{"messages": c} for c in CHATS],
+                          model={"max_seq_length": 128, "attn_implementation": attn},
                           data={"packing": True}, training={"micro_batch_size": 4})
+    base = trainer.model.get_base_model()
+    assert (base.config._attn_implementation == SDPA_VARLEN) == flattened
     trainer.model.eval()  # no LoRA dropout: both sides see the same weights
     batch = next(iter(trainer.get_train_dataloader()))
     assert "attention_mask" not in batch  # examples are told apart by their positions
     rows, length = batch["input_ids"].shape
-    assert rows >= 2 and length <= 128  # packed rows stay rows (SDPA: no flattening)
+    assert (rows == 1 and length > 128) if flattened else (rows >= 2 and length <= 128)
 
     packed, packed_tokens = _loss(trainer, batch)
     parts = []
@@ -104,7 +113,7 @@ def test_packed_batch_loss_equals_the_examples_unpacked(tmp_path, tiny_model, ti
 
     # the same tokens as one plain causal sequence (examples attending to each other)
     # give a different loss: the comparison above can fail
-    leaky = dict(batch)
+    leaky = {k: v for k, v in batch.items() if k in ("input_ids", "labels")}
     leaky["position_ids"] = torch.arange(length).expand(rows, length)
     leaky_loss, _ = _loss(trainer, leaky)
     assert abs(leaky_loss - packed) > 1e-3

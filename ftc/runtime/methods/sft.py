@@ -57,14 +57,17 @@ def build_trainer(lock: RunLock, model, tokenizer, splits, args, callbacks: list
     """The SFT trainer for full/lora/qlora (PEFT wraps the model inside TRL)."""
     from ftc.runtime.data_loading import to_dataset
     from ftc.runtime.model_loading import lora_config
-    from ftc.runtime.packing import rows_collator, wants_row_batches
+    from ftc.runtime.packing import rows_collator, use_packed_attention, wants_row_batches
 
+    attn = lock.get("model.attn_implementation", "sdpa")
+    if args.packing:
+        use_packed_attention(model, attn)
     trainer = trainer_class()(
         model=model, args=args, processing_class=tokenizer,
         train_dataset=to_dataset(splits.train), eval_dataset=to_dataset(splits.validation),
         peft_config=lora_config(lock), callbacks=list(callbacks),
     )
-    if args.packing and wants_row_batches(lock.get("model.attn_implementation", "sdpa")):
+    if args.packing and wants_row_batches(attn):
         trainer.data_collator = rows_collator(trainer.data_collator.pad_token_id,
                                               trainer.data_collator.pad_to_multiple_of)
     if lock.get("training.precision") == "pure_bf16":
