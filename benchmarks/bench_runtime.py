@@ -7,7 +7,8 @@ the tickets about 7x longer).  Plain TRL runs a hand-written SFTTrainer script
 with each of its settings: default (random batches), `train_sampling_strategy=
 "group_by_length"`, and `packing=True` (TRL's padding-free best-fit packing).
 ftc runs `ftc run` with its defaults (length-grouped batches) and with
-`data.packing: true` (packed rows, no attention across examples).
+`data.packing: true` (TRL's padding-free packing, one SDPA call per example:
+ftc/runtime/packing.py).
 
 Both sides count real (non-pad) tokens the same way (transformers'
 num_input_tokens_seen, non_padding) and time the same window: from the end of

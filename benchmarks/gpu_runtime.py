@@ -6,9 +6,10 @@ The same cases and measurements as bench_runtime (TRL default, group_by_length a
 packing=True against `ftc run` unpacked and packed, two data shapes, interleaved
 rounds, steady tokens/s of real tokens), on a larger randomly initialised Llama
 (hidden 1024, 8 layers: no model hub is needed) so that the GPU, not Python, sets
-the pace.  With FlashAttention installed (`--attn flash_attention_2`), both TRL's
-packing and ftc's packed runs use padding-free variable-length batches; with SDPA,
-ftc keeps packed rows apart (ftc/runtime/packing.py).  It prints the skip reason
+the pace.  Packed runs are padding-free on both sides: with FlashAttention installed
+(`--attn flash_attention_2`) its variable-length kernel; with SDPA, TRL builds a
+block-diagonal mask over the flattened row and ftc runs one SDPA call per example
+(ftc_sdpa_varlen, ftc/runtime/packing.py).  It prints the skip reason
 and exits 0 where CUDA is missing.  Not run in CI (no GPU there).
 """
 
