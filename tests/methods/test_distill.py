@@ -11,7 +11,7 @@ import torch
 from ftc.runtime.methods.distill import distillation_loss
 from ftc.runtime.run_lock import RunFailure
 
-from .conftest import compile_lock, prepared_job, recipe, write_jsonl
+from .conftest import compile_lock, merge, prepared_job, recipe, write_jsonl
 
 
 def _logits(seed: int, shape=(2, 5, 11)) -> torch.Tensor:
@@ -168,3 +168,34 @@ def test_generate_reports_bad_prompt_lines_and_writes_nothing(tmp_path, models, 
         synthetic.generate_synthetic(missing)
     (diag,) = failure.value.diagnostics
     assert diag.rule == "FTC502" and "nope.jsonl" in diag.message and diag.line > 1
+
+
+@pytest.mark.slow
+def test_packed_distillation_keeps_examples_apart(tmp_path, models, data):
+    """Packed (padding-free) batches reach the student and the teacher with the examples'
+    boundaries: the packed loss is the token-weighted loss of the examples one by one."""
+    from ftc.runtime.packing import SDPA_VARLEN
+
+    values = merge(recipe("distill-packed", models["raw"],
+                          {"kind": "distill", "tuning": "full",
+                           "distill": {"teacher": str(models["teacher"]), "alpha": 0.5}},
+                          data["tickets-train"], max_steps=1), {"data": {"packing": True}})
+    _, job, _ = prepared_job(tmp_path, values)
+    trainer = job.stages[0].trainer
+    for m in (trainer.model, trainer.teacher):
+        assert m.config._attn_implementation == SDPA_VARLEN
+    trainer.model.eval()
+    batch = next(iter(trainer.get_train_dataloader()))
+    bounds = batch["cu_seq_lens_q"].tolist()
+    assert batch["input_ids"].shape[0] == 1 and len(bounds) > 2
+    with torch.no_grad():
+        packed = float(trainer.compute_loss(trainer.model, dict(batch)))
+        total, tokens = 0.0, 0
+        for a, b in zip(bounds, bounds[1:], strict=False):
+            labels = batch["labels"][:, a:b]
+            n = int((labels[:, 1:] != -100).sum())
+            if n:
+                one = {"input_ids": batch["input_ids"][:, a:b], "labels": labels}
+                total += float(trainer.compute_loss(trainer.model, one)) * n
+                tokens += n
+    assert packed == pytest.approx(total / tokens, abs=1e-5)

@@ -106,6 +106,11 @@ def build_distill(ctx: MethodContext) -> MethodJob:
     def factory():
         model, peft_config = load_policy(lock, ctx.args)
         teacher = load_teacher(lock, model.config.get_text_config().vocab_size)
+        if ctx.args.packing:  # padding-free packed batches reach the teacher too
+            from ftc.runtime.packing import use_packed_attention
+
+            for m in (model, teacher):
+                use_packed_attention(m, lock.get("model.attn_implementation", "sdpa"))
         return distill_trainer_class()(
             model=model, args=ctx.args, processing_class=ctx.tokenizer,
             train_dataset=to_dataset(ctx.splits.train),
