@@ -24,7 +24,10 @@ from pathlib import Path
 
 BATCH_ROWS = 4096  # rows per record batch
 BATCH_BYTES = 32 << 20  # and at most this much text, so a batch's offsets fit int32
-REMAP_BYTES = 64 << 20  # touched bytes after which a reader re-opens its memory map
+REMAP_BYTES = 8 << 20  # touched bytes after which a reader re-opens its memory map
+# What one random read costs the resident set: the kernel maps up to 16 cached pages
+# around each page fault (fault-around), and a lookup touches three places.
+_GET_COST = 3 * 64 << 10
 
 
 class Workspace:
@@ -131,7 +134,7 @@ class TextReader:
         import numpy as np
 
         b = int(np.searchsorted(self.starts, i, side="right")) - 1
-        batch = self._file_for_use(8192).get_batch(b)
+        batch = self._file_for_use(_GET_COST).get_batch(b)
         return batch.column(column)[i - int(self.starts[b])].as_py()
 
     def take(self, rows, column: int = 0) -> Iterator[str | None]:
