@@ -503,7 +503,7 @@ def _split(run: _Run, examples: dict, fmt: str, groups: np.ndarray) -> None:
         return
     counts = guidance.label_counts(_responses(run, rows, fmt), run.s.task)
     strata = ([guidance.label_of(r, counts) for r in _responses(run, rows, fmt)]
-              if counts else [None] * len(rows))
+              if counts else None)
     names = assign_split_ids(groups[rows], strata, fractions, run.s.seed)
     examples.clear()
     for k, name in enumerate(SPLITS):

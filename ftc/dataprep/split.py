@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import random
+from array import array
 from collections.abc import Sequence
 
 SPLITS = ("train", "validation", "test")
@@ -37,47 +38,52 @@ def assign_splits(
     return [SPLITS[k] for k in assign_split_ids(groups, strata, fractions, seed).tolist()]
 
 
-def assign_split_ids(groups, strata: Sequence[str | None], fractions: dict[str, float],
-                     seed: int):
-    """`assign_splits` as a numpy array of indexes into SPLITS, without a Python object per
-    example: the groups are numbered by first member, and the dealing is a cumulative sum
-    (test takes groups while it is short, then validation, so each is a prefix)."""
+def assign_split_ids(groups, strata: Sequence[str | None] | None,
+                     fractions: dict[str, float], seed: int):
+    """`assign_splits` as a numpy array of indexes into SPLITS, in a few bytes per example:
+    the groups are numbered by first member, shuffled as a compact array (the same
+    permutation `random.shuffle` gives a list), and dealt by a cumulative sum (test
+    takes groups while it is short, then validation, so each is a prefix).
+    `strata=None`: not stratified."""
     import numpy as np
 
     groups = np.asarray(groups)
     n = len(groups)
-    out = np.zeros(n, dtype=np.uint8)
     if not n:
-        return out
+        return np.zeros(0, dtype=np.uint8)
     _, first, inverse = np.unique(groups, return_index=True, return_inverse=True)
     by_first = np.argsort(first, kind="stable")  # groups numbered by their first member
     number = np.empty(len(first), dtype=np.int64)
     number[by_first] = np.arange(len(first))
     group = number[inverse.reshape(-1)]
+    del inverse, number
     sizes = np.bincount(group)
     heads = first[by_first]  # first member of each numbered group
-    keys = ["" if strata[h] is None else f"={strata[h]}" for h in heads.tolist()]
-    names = sorted(set(keys))
-    number_of = {k: i for i, k in enumerate(names)}
-    key_of = np.fromiter((number_of[k] for k in keys), dtype=np.int64, count=len(keys))
-    del keys
-    for key in names:
-        in_stratum = np.flatnonzero(key_of == number_of[key])
-        order = list(range(len(in_stratum)))
+    del first, by_first
+    labels: dict = {}  # a stratum's label -> its number
+    if strata is None:
+        stratum = np.zeros(len(heads), dtype=np.int64)
+        labels[None] = 0
+    else:
+        stratum = np.fromiter((labels.setdefault(strata[h], len(labels)) for h in heads.tolist()),
+                              dtype=np.int64, count=len(heads))
+    keys = {("" if label is None else f"={label}"): k for label, k in labels.items()}
+    target = np.zeros(len(heads), dtype=np.uint8)
+    for key in sorted(keys):
+        in_stratum = np.flatnonzero(stratum == keys[key])
+        order = array("q", range(len(in_stratum)))
         random.Random(f"ftc-split:{seed}:{key}").shuffle(order)
-        dealt = in_stratum[np.asarray(order, dtype=np.int64)]
-        rows = int(sizes[dealt].sum())
-        target = np.zeros(len(dealt), dtype=np.uint8)
-        before = np.cumsum(sizes[dealt]) - sizes[dealt]
+        dealt = in_stratum[np.frombuffer(order, dtype=np.int64)]
+        del order, in_stratum
+        dealt_sizes = sizes[dealt]
+        rows = int(dealt_sizes.sum())
+        before = np.cumsum(dealt_sizes) - dealt_sizes
+        open_ = np.ones(len(dealt), dtype=bool)
         taken = 0
         for name in ("test", "validation"):
             want = _round(rows * fractions.get(name, 0.0))
-            free = np.flatnonzero(target == 0)
-            chosen = free[before[free] - taken < want]
-            target[chosen] = SPLITS.index(name)
-            taken += int(sizes[dealt[chosen]].sum())
-        labels = np.zeros(len(first), dtype=np.uint8)
-        labels[dealt] = target
-        mine = np.isin(group, dealt)
-        out[mine] = labels[group[mine]]
-    return out
+            chosen = np.flatnonzero(open_ & (before - taken < want))
+            target[dealt[chosen]] = SPLITS.index(name)
+            open_[chosen] = False
+            taken += int(dealt_sizes[chosen].sum())
+    return target[group]
