@@ -17,9 +17,12 @@ the allowed edits (15% at 0.85) cannot reach the threshold, so no pair is lost
 at the seam.  The bands are tuned for copies with a few scattered edits: a
 threshold well below 0.85, or a copy rewritten throughout, is found only when
 its grams still meet in a band.  The banding is done with numpy (sort the band
-hashes, pair equal ones): the index is band keys and row ids, about 0.2 KB per
-row, where datasketch's in-memory MinHashLSH holds Python objects for every
-band entry.
+hashes, pair equal ones), where datasketch's in-memory MinHashLSH holds Python
+objects for every band entry.  The band keys are computed on forked processes
+(ftc/dataprep/procs.py, a row range per task) and written to a file band-major,
+then paired one band at a time: what stays in memory is the row ids (8 bytes a
+row per length group) and one band's keys.  Candidates are confirmed with texts
+read from the row store on demand.
 """
 
 from __future__ import annotations

@@ -26,6 +26,8 @@ from ftc.dataprep.rowstore import (
     ExampleTable,
     FileRows,
     Rejected,
+    dump,
+    original_text,
     workspace_of,
 )
 from ftc.dataprep.rules import problem
@@ -251,10 +253,9 @@ def _validate_rows(run: _Run, rows: dict[str, list[FileRows]], shown: Progress):
                     run.drop(stage, "wrong_format", split, f"{row.path}:{row.line}", row.value)
                 continue
             split_fmt = split_fmt or file_fmt
-            fmt = file_fmt or overall
-            for row in file_rows.drain():
-                shown.advance()
-                _check_row(run, stage, examples[split], row, fmt, file_fmt, split, add_prompt)
+            prompt = run.s.system_prompt if add_prompt else None
+            _check_rows(run, stage, examples[split], file_rows, (file_fmt or overall, file_fmt,
+                                                                 prompt), split, shown)
     run.stages.append(stage)
     run.report["format"] = overall
     if add_prompt:
@@ -262,49 +263,74 @@ def _validate_rows(run: _Run, rows: dict[str, list[FileRows]], shown: Progress):
     return overall, examples
 
 
-def _check_row(run: _Run, stage: Stage, out: array, row: Row, fmt: str | None,
-               file_fmt: str | None, split: str, add_prompt: bool) -> None:
-    source = f"{row.path}:{row.line}"
+_VALIDATE_CHUNK = 2048  # rows per task
+
+
+def _check_rows(run: _Run, stage: Stage, out: array, file_rows: FileRows, how: tuple,
+                split: str, shown: Progress) -> None:
+    """Judge a file's rows on the worker processes; apply the verdicts here, in row order."""
+    from ftc.dataprep.procs import ordered_map, procs_available, ranges
+
+    tasks = ranges(len(file_rows), _VALIDATE_CHUNK)
+    t = run.table
+    verdicts = ordered_map(_judge_rows, tasks, procs_available(), (file_rows, how))
+    for (start, stop), chunk in zip(tasks, verdicts, strict=True):
+        for (path, line), diags, verdict in chunk:
+            run.diags += diags
+            if verdict[0] == "drop":
+                _, reason, example, detail = verdict
+                run.drop(stage, reason, split, f"{path}:{line}", example, detail)
+                continue
+            _, blob, orig, key, added = verdict
+            stage.kept += 1
+            run.prompt_added += added
+            out.append(len(t))
+            t.add_text(path, line, blob, split, orig, key)
+        shown.advance(stop - start)
+    file_rows.texts.drop()
+
+
+def _judge_rows(task: tuple[int, int]) -> list:
+    from ftc.dataprep.procs import state
+
+    file_rows, how = state()
+    return [((row.path, row.line), *_judge(row, *how)) for row in file_rows.rows(*task)]
+
+
+def _judge(row: Row, fmt: str | None, file_fmt: str | None, prompt: str | None) -> tuple:
+    """(diagnostics, verdict) of one row: ("drop", reason, example, detail) or ("keep",
+    normalized JSON text, original (rowstore._original_text), exact key, prompt added)."""
     if fmt is None:
-        run.diags.append(problem(
+        return [problem(
             "FTC306", row.path, row.line,
             "not a messages, completion or preference example "
             f"({formats.describe_keys(row.value)})",
             col=row.col,
             hint="expected {'messages': [...]}, {'prompt', 'completion'} "
-                 "or {'prompt', 'chosen', 'rejected'}"))
-        run.drop(stage, "invalid_example", split, source, row.value)
-        return
+                 "or {'prompt', 'chosen', 'rejected'}")], \
+            ("drop", "invalid_example", row.value, None)
     row_fmt = formats.detect(row.value)
     if row_fmt and file_fmt and row_fmt != file_fmt:
-        run.diags.append(problem("FTC307", row.path, row.line,
-                                 f"{row_fmt} example in a {file_fmt} file", col=row.col))
-        run.drop(stage, "wrong_format", split, source, row.value)
-        return
+        return [problem("FTC307", row.path, row.line,
+                        f"{row_fmt} example in a {file_fmt} file", col=row.col)], \
+            ("drop", "wrong_format", row.value, None)
     found = formats.validate(row, fmt)
-    run.diags += found
     if any(d.is_error for d in found):
-        run.drop(stage, "invalid_example", split, source, row.value,
-                 "; ".join(f"{d.rule} {d.message}" for d in found if d.is_error))
-        return
+        return found, ("drop", "invalid_example", row.value,
+                       "; ".join(f"{d.rule} {d.message}" for d in found if d.is_error))
     kind = has_secret_data(row.value)
     if kind:  # kept out of every split, report and export; rejected.jsonl gets it redacted
-        run.diags.append(problem("FTC325", row.path, row.line,
-                                 f"example holds a secret-shaped string ({kind}); left out",
-                                 col=row.col, hint="remove the token from the data; a model "
-                                 "can learn it and repeat it"))
-        run.drop(stage, "secret", split, source, redact_data(row.value))
-        return
-    stage.kept += 1
+        found.append(problem("FTC325", row.path, row.line,
+                             f"example holds a secret-shaped string ({kind}); left out",
+                             col=row.col, hint="remove the token from the data; a model "
+                             "can learn it and repeat it"))
+        return found, ("drop", "secret", redact_data(row.value), None)
     data = formats.normalize(row.value, fmt)
-    compared = data  # rejected.jsonl shows the row as read, or as normalized when equal
-    if add_prompt and data["messages"][0]["role"] != "system":
-        data = {**data, "messages": [{"role": "system", "content": run.s.system_prompt},
-                                     *data["messages"]]}
-        run.prompt_added += 1
-    out.append(len(run.table))
-    run.table.add(row.path, row.line, data, split, row.value,
-                  dedup.exact_id(formats.texts(data, fmt)), compared=compared)
+    orig = original_text(row.value, data)  # as before any system prompt is added
+    added = bool(prompt) and data["messages"][0]["role"] != "system"
+    if added:
+        data = {**data, "messages": [{"role": "system", "content": prompt}, *data["messages"]]}
+    return found, ("keep", dump(data), orig, dedup.exact_id(formats.texts(data, fmt)), added)
 
 
 class _NearTexts:

@@ -125,18 +125,24 @@ class FileRows:
             return None
         return max(formats.FORMATS, key=lambda f: (counts[f], -formats.FORMATS.index(f)))
 
-    def drain(self) -> Iterator[Row]:
-        """The rows again, each decoded once; the texts are dropped afterwards."""
+    def rows(self, start: int = 0, stop: int | None = None) -> Iterator[Row]:
+        """Rows start..stop again, each decoded (a forked worker reads its own range)."""
         import numpy as np
 
         self.texts.finish()
-        texts = self.texts.take(np.arange(len(self.lines), dtype=np.int64))
-        for i, item in enumerate(texts):
+        stop = len(self.lines) if stop is None else stop
+        texts = self.texts.take(np.arange(start, stop, dtype=np.int64))
+        for i, item in enumerate(texts, start):
             kind = self.kinds[i]
-            value = self.as_is.pop(i) if kind == _AS_IS else DECODER.decode(item)
+            value = self.as_is[i] if kind == _AS_IS else DECODER.decode(item)
             yield Row(self.path or "", self.lines[i], value,
                       raw=item if kind == _SOURCE_LINE else "", col=self.cols[i])
+
+    def drain(self) -> Iterator[Row]:
+        """All rows again, each decoded once; the texts are dropped afterwards."""
+        yield from self.rows()
         self.texts.drop()
+        self.as_is.clear()
 
 
 class Example:
@@ -148,7 +154,7 @@ class Example:
                  original: object = None, key: int = 0) -> None:
         self.path, self.line, self.split, self.key = path, line, split, key
         self.blob = dump(data)
-        self.orig = _original_text(original, data)
+        self.orig = original_text(original, data)
 
     @classmethod
     def stored(cls, path: str, line: int, blob: str, split: str, orig: object,
@@ -175,7 +181,7 @@ class Example:
         return f"{self.path}:{self.line}"
 
 
-def _original_text(original: object, data: dict) -> object:
+def original_text(original: object, data: dict) -> object:
     """None (the original is the normalized data), its JSON text, or [value] (not JSON)."""
     if original is None or original == data:
         return None
@@ -205,10 +211,13 @@ class ExampleTable:
         self.rows = 0
 
     def add(self, path: str, line: int, data: dict, split: str, original: object,
-            key: int, compared: dict | None = None) -> None:
-        """One example; its original is kept when it differs from `compared` (default:
-        data), the normalized example before the pipeline added to it."""
-        orig = _original_text(original, data if compared is None else compared)
+            key: int) -> None:
+        """One example; its original is kept when it differs from data."""
+        self.add_text(path, line, dump(data), split, original_text(original, data), key)
+
+    def add_text(self, path: str, line: int, blob: str, split: str, orig: object,
+                 key: int) -> None:
+        """One example as its JSON text and `original_text` of its original."""
         row = self.rows
         self.rows += 1
         if isinstance(orig, list):
@@ -221,7 +230,7 @@ class ExampleTable:
         self._line.append(line)
         self._split.append(SPLIT_IDS.index(split))
         self._key.append(key)
-        self.texts.append(dump(data), orig)
+        self.texts.append(blob, orig)
 
     def finish(self) -> None:
         """No more rows: the columns become numpy arrays, the texts readable."""
