@@ -116,21 +116,29 @@ def _band_keys(sigs, bands: int, rows: int):
 
 
 def _pairs_of_groups(keys, ids):
-    """Candidate pairs (i < j) among `ids`: rows that share any band key."""
+    """Candidate pairs (i < j) among `ids`: rows that share any band key.
+
+    Only the equal neighbours of the sorted keys are looked at (a few percent of
+    rows), so a band costs its sort and little else.
+    """
     import numpy as np
 
     found = []
     for band_keys in keys:
         order = np.argsort(band_keys, kind="stable")
         sorted_keys = band_keys[order]
-        starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
-        sizes = np.diff(np.r_[starts, len(sorted_keys)])
-        many = sizes >= 2
-        pairs_here = sizes == 2
-        first = starts[pairs_here]
+        same = np.flatnonzero(sorted_keys[1:] == sorted_keys[:-1])  # k: keys k and k+1 equal
+        del sorted_keys
+        if not len(same):
+            continue
+        # a bucket of m equal keys is a run of m-1 consecutive entries of `same`
+        new_run = np.r_[True, np.diff(same) != 1]
+        starts = same[new_run]
+        sizes = np.diff(np.r_[np.flatnonzero(new_run), len(same)]) + 1
+        two = sizes == 2
+        first = starts[two]
         found.append(np.stack([ids[order[first]], ids[order[first + 1]]], axis=1))
-        for start, size in zip(starts[many & ~pairs_here], sizes[many & ~pairs_here],
-                               strict=True):
+        for start, size in zip(starts[~two].tolist(), sizes[~two].tolist(), strict=True):
             members = ids[order[start:start + size]]
             heads = members[:BUCKET_CAP]
             a = np.repeat(heads, len(members))
@@ -313,7 +321,13 @@ class NearIndex:
     def with_candidates(self, order: Sequence[int]) -> list[int]:
         """The members of `order` that have a candidate, in that order (the others match
         nothing, so the loops below skip them)."""
-        return [i for i in order if i in self.neighbours]
+        import numpy as np
+
+        if not self.neighbours:
+            return []
+        order = np.asarray(order, dtype=np.int64)
+        has = np.fromiter(self.neighbours, dtype=np.int64, count=len(self.neighbours))
+        return order[np.isin(order, has)].tolist()
 
 
 def near_duplicates(texts: Sequence[str], threshold: float,

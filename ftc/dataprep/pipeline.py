@@ -368,8 +368,7 @@ def _dedup(run: _Run, examples: dict, fmt: str) -> np.ndarray:
         n = len(rows)
         exact_stage.rows_in += n
         with Progress(f"exact dedup ({split})", n) as shown:
-            _, first, inverse = np.unique(t.key[rows], return_index=True, return_inverse=True)
-            exact_of = first[inverse.reshape(-1)] if n else np.zeros(0, dtype=np.int64)
+            exact_of = _first_of(t.key[rows])
             shown.advance(n)
         is_rep = exact_of == np.arange(n)
         reps = np.flatnonzero(is_rep)
@@ -419,6 +418,22 @@ def _dedup(run: _Run, examples: dict, fmt: str) -> np.ndarray:
     run.stages += [exact_stage, near_stage]
     run.report["duplicates"] = {**counts, "dropped": run.prepare and (run.s.exact or run.s.near)}
     return groups
+
+
+def _first_of(keys: np.ndarray) -> np.ndarray:
+    """For each position, the first position with the same key (int32 when it fits)."""
+    import numpy as np
+
+    n = len(keys)
+    kind = np.int32 if n < 2**31 else np.int64
+    order = np.argsort(keys, kind="stable").astype(kind)
+    sorted_keys = keys[order]
+    head = np.r_[True, sorted_keys[1:] != sorted_keys[:-1]] if n else np.zeros(0, bool)
+    del sorted_keys
+    run_start = np.maximum.accumulate(np.where(head, np.arange(n, dtype=kind), 0))
+    out = np.empty(n, dtype=kind)
+    out[order] = order[run_start]  # stable: a run's first entry is its lowest position
+    return out
 
 
 class _Blobs:
@@ -554,8 +569,7 @@ def _leakage(run: _Run, examples: dict, fmt: str) -> None:
     t = run.table
     items = np.concatenate([examples[s] for s in order])
     split_of = t.split[items]
-    _, first, inverse = np.unique(t.key[items], return_index=True, return_inverse=True)
-    earlier = first[inverse.reshape(-1)]
+    earlier = _first_of(t.key[items])
     leaks = np.flatnonzero(split_of[earlier] != split_of)
     exact_leaks = set(leaks.tolist())
     for i in leaks.tolist():
