@@ -142,3 +142,19 @@ def test_numpy_split_deals_exactly_like_the_loop():
         fractions = {"train": 1 - test - 0.1, "validation": 0.1, "test": test}
         assert assign_splits(groups, strata, fractions, trial) == \
             _reference_split(groups, strata, fractions, trial)
+
+
+def test_without_pyarrow_the_rows_stay_in_memory_with_the_same_outputs(tmp_path: Path,
+                                                                       monkeypatch):
+    from ftc.dataprep import pipeline
+
+    texts = _texts(120)
+    write_jsonl(tmp_path / "train.jsonl", [chat(t[:30] or "q", t) for t in texts])
+    outputs = []
+    for store in ("arrow", "memory"):
+        if store == "memory":
+            monkeypatch.setattr(pipeline, "workspace_of", lambda folder: None)
+        out = tmp_path / store
+        prepare_for_run(make_lock(["train.jsonl"]), tmp_path, out)
+        outputs.append({p.name: p.read_bytes() for p in sorted(out.iterdir())})
+    assert outputs[0] == outputs[1] and b"near_duplicate" in outputs[0]["rejected.jsonl"]
