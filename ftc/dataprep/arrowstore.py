@@ -83,11 +83,15 @@ class TextWriter:
         self._buf = [[] for _ in self.columns]
         self._bytes = 0
 
-    def finish(self) -> TextReader:
+    def close(self) -> Path:
+        """Write what is left and the footer; returns the file's path."""
         self._flush()
         self._writer.close()
         self._sink.close()
-        return TextReader(self.path)
+        return self.path
+
+    def finish(self) -> TextReader:
+        return TextReader(self.close())
 
 
 class TextReader:

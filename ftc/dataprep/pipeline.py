@@ -16,26 +16,25 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ftc.dataprep import dedup, formats, guidance, near, tokens
+from ftc.dataprep import formats, guidance, near, tokens
 from ftc.dataprep.convert import needs_conversion
+from ftc.dataprep.judge import judge_rows
 from ftc.dataprep.progress import Progress
-from ftc.dataprep.readers import SUFFIXES, ReadResult, Row, read_any
+from ftc.dataprep.readers import SUFFIXES, ReadResult, read_any
 from ftc.dataprep.rowstore import (
     SPLIT_IDS,
     Examples,
     ExampleTable,
     FileRows,
     Rejected,
-    dump,
-    original_text,
     workspace_of,
 )
 from ftc.dataprep.rules import problem
 from ftc.dataprep.settings import DataSettings
 from ftc.dataprep.sources import as_sources, read_sources, sampled
 from ftc.dataprep.split import SPLITS, assign_split_ids
+from ftc.dataprep.views import Blobs, NearTexts, first_of
 from ftc.diagnostics import Diagnostic
-from ftc.secret_scan import has_secret_data, redact_data
 
 if TYPE_CHECKING:
     import numpy as np
@@ -273,7 +272,7 @@ def _check_rows(run: _Run, stage: Stage, out: array, file_rows: FileRows, how: t
 
     tasks = ranges(len(file_rows), _VALIDATE_CHUNK)
     t = run.table
-    verdicts = ordered_map(_judge_rows, tasks, procs_available(), (file_rows, how))
+    verdicts = ordered_map(judge_rows, tasks, procs_available(), (file_rows, how))
     for (start, stop), chunk in zip(tasks, verdicts, strict=True):
         for (path, line), diags, verdict in chunk:
             run.diags += diags
@@ -290,70 +289,6 @@ def _check_rows(run: _Run, stage: Stage, out: array, file_rows: FileRows, how: t
     file_rows.texts.drop()
 
 
-def _judge_rows(task: tuple[int, int]) -> list:
-    from ftc.dataprep.procs import state
-
-    file_rows, how = state()
-    return [((row.path, row.line), *_judge(row, *how)) for row in file_rows.rows(*task)]
-
-
-def _judge(row: Row, fmt: str | None, file_fmt: str | None, prompt: str | None) -> tuple:
-    """(diagnostics, verdict) of one row: ("drop", reason, example, detail) or ("keep",
-    normalized JSON text, original (rowstore._original_text), exact key, prompt added)."""
-    if fmt is None:
-        return [problem(
-            "FTC306", row.path, row.line,
-            "not a messages, completion or preference example "
-            f"({formats.describe_keys(row.value)})",
-            col=row.col,
-            hint="expected {'messages': [...]}, {'prompt', 'completion'} "
-                 "or {'prompt', 'chosen', 'rejected'}")], \
-            ("drop", "invalid_example", row.value, None)
-    row_fmt = formats.detect(row.value)
-    if row_fmt and file_fmt and row_fmt != file_fmt:
-        return [problem("FTC307", row.path, row.line,
-                        f"{row_fmt} example in a {file_fmt} file", col=row.col)], \
-            ("drop", "wrong_format", row.value, None)
-    found = formats.validate(row, fmt)
-    if any(d.is_error for d in found):
-        return found, ("drop", "invalid_example", row.value,
-                       "; ".join(f"{d.rule} {d.message}" for d in found if d.is_error))
-    kind = has_secret_data(row.value)
-    if kind:  # kept out of every split, report and export; rejected.jsonl gets it redacted
-        found.append(problem("FTC325", row.path, row.line,
-                             f"example holds a secret-shaped string ({kind}); left out",
-                             col=row.col, hint="remove the token from the data; a model "
-                             "can learn it and repeat it"))
-        return found, ("drop", "secret", redact_data(row.value), None)
-    data = formats.normalize(row.value, fmt)
-    orig = original_text(row.value, data)  # as before any system prompt is added
-    added = bool(prompt) and data["messages"][0]["role"] != "system"
-    if added:
-        data = {**data, "messages": [{"role": "system", "content": prompt}, *data["messages"]]}
-    return found, ("keep", dump(data), orig, dedup.exact_id(formats.texts(data, fmt)), added)
-
-
-class _NearTexts:
-    """The near-duplicate text of each of `rows` (table rows), read when asked."""
-
-    def __init__(self, table: ExampleTable, rows, fmt: str) -> None:
-        self.table, self.rows, self.fmt = table, rows, fmt
-        workspace = getattr(table.texts.reader, "path", None)
-        self.folder = str(workspace.parent) if workspace is not None else None
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def _text(self, blob: str) -> str:
-        return near.near_text(formats.texts(json.loads(blob), self.fmt))
-
-    def __getitem__(self, i: int) -> str:
-        return self._text(self.table.blob(self.rows[i]))
-
-    def batch(self, ids) -> list[str]:
-        return [self._text(b) for b in self.table.blobs(self.rows[ids])]
-
-
 def _dedup(run: _Run, examples: dict, fmt: str) -> np.ndarray:
     """Exact then near duplicates within each split; returns the group of each table row."""
     import numpy as np
@@ -368,7 +303,7 @@ def _dedup(run: _Run, examples: dict, fmt: str) -> np.ndarray:
         n = len(rows)
         exact_stage.rows_in += n
         with Progress(f"exact dedup ({split})", n) as shown:
-            exact_of = _first_of(t.key[rows])
+            exact_of = first_of(t.key[rows])
             shown.advance(n)
         is_rep = exact_of == np.arange(n)
         reps = np.flatnonzero(is_rep)
@@ -383,7 +318,7 @@ def _dedup(run: _Run, examples: dict, fmt: str) -> np.ndarray:
                 run.diags.append(problem("FTC320", t.paths[t.file[rows[i]]],
                                          int(t.line[rows[i]]), f"exact duplicate of {of}"))
         exact_stage.kept += n - (len(dup_ids) if drop_exact else 0)
-        texts = _NearTexts(t, rows, fmt)
+        texts = NearTexts(t, rows, fmt)
         matches = near.near_duplicates(texts, run.s.threshold, order=reps,
                                        stage=f"near dedup ({split})")
         near_of = {m.index: m.of for m in matches}
@@ -420,35 +355,6 @@ def _dedup(run: _Run, examples: dict, fmt: str) -> np.ndarray:
     return groups
 
 
-def _first_of(keys: np.ndarray) -> np.ndarray:
-    """For each position, the first position with the same key (int32 when it fits)."""
-    import numpy as np
-
-    n = len(keys)
-    kind = np.int32 if n < 2**31 else np.int64
-    order = np.argsort(keys, kind="stable").astype(kind)
-    sorted_keys = keys[order]
-    head = np.r_[True, sorted_keys[1:] != sorted_keys[:-1]] if n else np.zeros(0, bool)
-    del sorted_keys
-    run_start = np.maximum.accumulate(np.where(head, np.arange(n, dtype=kind), 0))
-    out = np.empty(n, dtype=kind)
-    out[order] = order[run_start]  # stable: a run's first entry is its lowest position
-    return out
-
-
-class _Blobs:
-    """The JSON texts of `rows`, sliced like a list (what token counting reads)."""
-
-    def __init__(self, table: ExampleTable, rows) -> None:
-        self.table, self.rows = table, rows
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def __getitem__(self, index: slice) -> list[str]:
-        return list(self.table.blobs(self.rows[index]))
-
-
 def _lengths(run: _Run, examples: dict, fmt: str) -> None:
     import numpy as np
 
@@ -472,7 +378,7 @@ def _lengths(run: _Run, examples: dict, fmt: str) -> None:
         return
     tokens.use_chat_template(tok, run.s.chat_template)
     try:
-        counts, method, refused = tokens.count_tokens_of(tok, _Blobs(t, items), fmt,
+        counts, method, refused = tokens.count_tokens_of(tok, Blobs(t, items), fmt,
                                                          tokens.procs_available())
     except tokens.TemplateBroken as exc:
         run.diags.append(problem("FTC342", run.origin, 1, f"the chat template does not "
@@ -569,7 +475,7 @@ def _leakage(run: _Run, examples: dict, fmt: str) -> None:
     t = run.table
     items = np.concatenate([examples[s] for s in order])
     split_of = t.split[items]
-    earlier = _first_of(t.key[items])
+    earlier = first_of(t.key[items])
     leaks = np.flatnonzero(split_of[earlier] != split_of)
     exact_leaks = set(leaks.tolist())
     for i in leaks.tolist():
@@ -579,7 +485,7 @@ def _leakage(run: _Run, examples: dict, fmt: str) -> None:
             f"{SPLIT_IDS[split_of[i]]} example is also in {SPLIT_IDS[split_of[earlier[i]]]} "
             f"at {t.source(of)}",
             hint="training on evaluation data inflates every metric; remove one copy"))
-    index = near.NearIndex(_NearTexts(t, items, fmt), run.s.threshold)
+    index = near.NearIndex(NearTexts(t, items, fmt), run.s.threshold)
     head = SPLIT_IDS.index(order[0])
     for i in index.with_candidates(range(len(items))):
         s = split_of[i]

@@ -13,6 +13,7 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 
 _state: object = None
+WINDOW_PER_PROC = 2  # tasks in flight per process: results held by the parent stay bounded
 
 
 def procs_available() -> int:
@@ -32,6 +33,25 @@ def ranges(total: int, size: int) -> list[tuple[int, int]]:
     return [(start, min(start + size, total)) for start in range(0, total, size)]
 
 
+def _windowed(pool, func: Callable, tasks: Sequence, window: int) -> Iterator:
+    """`pool.imap` with at most `window` tasks in flight: imap queues every result the
+    parent has not taken yet, and a parent slower than its workers (busy cores) then
+    holds the whole dataset's results (a million validated rows: about 1 GB)."""
+    from collections import deque
+
+    pending: deque = deque()
+    queued = 0
+    while queued < len(tasks) and len(pending) < window:
+        pending.append(pool.apply_async(func, (tasks[queued],)))
+        queued += 1
+    while pending:
+        result = pending.popleft().get()
+        if queued < len(tasks):
+            pending.append(pool.apply_async(func, (tasks[queued],)))
+            queued += 1
+        yield result
+
+
 def ordered_map(func: Callable, tasks: Sequence, procs: int, shared: object) -> Iterator:
     """func(task) for each task, in task order; on `procs` forked processes when it helps."""
     global _state
@@ -44,7 +64,7 @@ def ordered_map(func: Callable, tasks: Sequence, procs: int, shared: object) -> 
             gc.freeze()  # the workers' collector then leaves the parent's objects (shared pages)
             try:
                 with multiprocessing.get_context("fork").Pool(min(procs, len(tasks))) as pool:
-                    yield from pool.imap(func, tasks)
+                    yield from _windowed(pool, func, tasks, WINDOW_PER_PROC * procs)
             finally:
                 gc.unfreeze()
         else:

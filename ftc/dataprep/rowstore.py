@@ -35,7 +35,7 @@ class _Texts:
     """Append-only string columns: an Arrow file in `folder`, or Python lists without one."""
 
     def __init__(self, folder, stem: str, columns: tuple[str, ...]) -> None:
-        self.writer = self.reader = None
+        self.writer = self.reader = self.path = None
         self.lists: list[list] | None = None
         if folder is None:
             self.lists = [[] for _ in columns]
@@ -52,16 +52,25 @@ class _Texts:
             self.writer.append(*values)
 
     def finish(self) -> None:
+        """No more rows; the file is mapped when first read (a run with many input files
+        holds no open map per file)."""
         if self.writer is not None:
-            self.reader = self.writer.finish()
+            self.path = self.writer.close()
             self.writer = None
 
+    def _reader(self):
+        if self.reader is None:
+            from ftc.dataprep.arrowstore import TextReader
+
+            self.reader = TextReader(self.path)
+        return self.reader
+
     def get(self, i: int, column: int = 0) -> str | None:
-        return self.lists[column][i] if self.lists is not None else self.reader.get(i, column)
+        return self.lists[column][i] if self.lists is not None else self._reader().get(i, column)
 
     def take(self, rows, column: int = 0) -> Iterator[str | None]:
         if self.lists is None:
-            yield from self.reader.take(rows, column)
+            yield from self._reader().take(rows, column)
         else:
             values = self.lists[column]
             for i in rows:
@@ -71,8 +80,9 @@ class _Texts:
         """Forget the texts (the file goes with its workspace)."""
         if self.reader is not None:
             self.reader.close()
-            self.reader.path.unlink(missing_ok=True)
-        self.lists = self.reader = None
+        if self.path is not None:
+            self.path.unlink(missing_ok=True)
+        self.lists = self.reader = self.path = None
 
 
 class FileRows:
