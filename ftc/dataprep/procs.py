@@ -35,8 +35,8 @@ def ranges(total: int, size: int) -> list[tuple[int, int]]:
 
 def _windowed(pool, func: Callable, tasks: Sequence, window: int) -> Iterator:
     """`pool.imap` with at most `window` tasks in flight: imap queues every result the
-    parent has not taken yet, and a parent slower than its workers (busy cores) then
-    holds the whole dataset's results (a million validated rows: about 1 GB)."""
+    parent has not taken yet, so a parent slower than its workers (busy cores) could
+    come to hold the whole dataset's results (a validated row is its JSON text)."""
     from collections import deque
 
     pending: deque = deque()
