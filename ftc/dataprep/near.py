@@ -17,9 +17,12 @@ the allowed edits (15% at 0.85) cannot reach the threshold, so no pair is lost
 at the seam.  The bands are tuned for copies with a few scattered edits: a
 threshold well below 0.85, or a copy rewritten throughout, is found only when
 its grams still meet in a band.  The banding is done with numpy (sort the band
-hashes, pair equal ones): the index is band keys and row ids, about 0.2 KB per
-row, where datasketch's in-memory MinHashLSH holds Python objects for every
-band entry.
+hashes, pair equal ones), where datasketch's in-memory MinHashLSH holds Python
+objects for every band entry.  The band keys are computed on forked processes
+(ftc/dataprep/procs.py, a row range per task) and written to a file band-major,
+then paired one band at a time: what stays in memory is the row ids (8 bytes a
+row per length group) and one band's keys.  Candidates are confirmed with texts
+read from the row store on demand.
 """
 
 from __future__ import annotations
@@ -113,21 +116,29 @@ def _band_keys(sigs, bands: int, rows: int):
 
 
 def _pairs_of_groups(keys, ids):
-    """Candidate pairs (i < j) among `ids`: rows that share any band key."""
+    """Candidate pairs (i < j) among `ids`: rows that share any band key.
+
+    Only the equal neighbours of the sorted keys are looked at (a few percent of
+    rows), so a band costs its sort and little else.
+    """
     import numpy as np
 
     found = []
     for band_keys in keys:
         order = np.argsort(band_keys, kind="stable")
         sorted_keys = band_keys[order]
-        starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
-        sizes = np.diff(np.r_[starts, len(sorted_keys)])
-        many = sizes >= 2
-        pairs_here = sizes == 2
-        first = starts[pairs_here]
+        same = np.flatnonzero(sorted_keys[1:] == sorted_keys[:-1])  # k: keys k and k+1 equal
+        del sorted_keys
+        if not len(same):
+            continue
+        # a bucket of m equal keys is a run of m-1 consecutive entries of `same`
+        new_run = np.r_[True, np.diff(same) != 1]
+        starts = same[new_run]
+        sizes = np.diff(np.r_[np.flatnonzero(new_run), len(same)]) + 1
+        two = sizes == 2
+        first = starts[two]
         found.append(np.stack([ids[order[first]], ids[order[first + 1]]], axis=1))
-        for start, size in zip(starts[many & ~pairs_here], sizes[many & ~pairs_here],
-                               strict=True):
+        for start, size in zip(starts[~two].tolist(), sizes[~two].tolist(), strict=True):
             members = ids[order[start:start + size]]
             heads = members[:BUCKET_CAP]
             a = np.repeat(heads, len(members))
@@ -141,43 +152,103 @@ def _pairs_of_groups(keys, ids):
 
 
 _GROUPS = ((False, SHORT_BANDS), (True, LONG_BANDS))  # (sampled grams, bands)
-_BATCH = 8192  # texts in memory at once while the band keys are computed
+_BATCH = 8192  # texts per task while the band keys are computed
 
 
 def _in_group(lens, sampled: bool):
     return lens >= LONG_MIN if sampled else lens < SHORT_MAX
 
 
+def fetch(texts: Sequence[str], ids) -> list[str]:
+    """texts[i] for each i (a store-backed sequence reads them a batch at a time)."""
+    batch = getattr(texts, "batch", None)
+    return batch(ids) if batch is not None else [texts[int(i)] for i in ids]
+
+
+def _band_task(task: tuple[int, int]) -> list:
+    """[(band keys (bands, m), their rows (m,)) per length group] of ids[start:stop]."""
+    import numpy as np
+
+    from ftc.dataprep.procs import state
+
+    texts, ids = state()
+    chunk = ids[task[0]:task[1]]
+    batch = fetch(texts, chunk)
+    lens = np.fromiter((len(t) for t in batch), dtype=np.int64, count=len(batch))
+    out = []
+    for sampled, (bands, rows) in _GROUPS:
+        where = np.flatnonzero(_in_group(lens, sampled))
+        values, counts = grams([batch[k] for k in where], sampled)
+        has = counts > 0
+        sigs = signatures_flat(values, counts, NUM_PERM)[has]
+        out.append((_band_keys(sigs, bands, rows), chunk[where[has]]))
+    return out
+
+
+class _BandSpill:
+    """One length group's band keys on disk, band-major, so a band is read back alone."""
+
+    def __init__(self, bands: int, capacity: int, folder) -> None:
+        import tempfile
+
+        self.bands, self.capacity, self.filled = bands, max(capacity, 1), 0
+        self.file = tempfile.TemporaryFile(dir=folder)
+        self.owners: list = []
+
+    def add(self, keys, owners) -> None:
+        import os
+
+        for band in range(self.bands):
+            offset = (band * self.capacity + self.filled) * 8
+            os.pwrite(self.file.fileno(), keys[band].tobytes(), offset)
+        self.owners.append(owners)
+        self.filled += len(owners)
+
+    def band(self, band: int):
+        import os
+
+        import numpy as np
+
+        data = os.pread(self.file.fileno(), self.filled * 8, band * self.capacity * 8)
+        return np.frombuffer(data, dtype=np.uint64)
+
+    def pairs(self):
+        """Candidate pairs of this group, one band at a time."""
+        import numpy as np
+
+        owners = np.concatenate(self.owners) if self.owners else np.zeros(0, np.int64)
+        found = np.zeros((0, 2), dtype=np.int64)
+        for band in range(self.bands):
+            here = _pairs_of_groups([self.band(band)], owners)
+            found = np.unique(np.concatenate([found, here]), axis=0)
+        self.file.close()
+        return found
+
+
 def candidate_pairs(texts: Sequence[str], members: Sequence[int] | None = None,
-                    shown: Progress | None = None):
+                    shown: Progress | None = None, procs: int = 1):
     """(m, 2) int64 array of candidate index pairs (i < j) among `members` (default: all).
 
-    Texts are taken _BATCH at a time; what stays is each row's band keys.
+    Texts are read _BATCH at a time, on `procs` processes; each row's band keys go
+    to a file (`texts.folder` when it has one) and come back one band at a time,
+    so what stays in memory is about 16 bytes per row plus one band.
     """
     import numpy as np
 
+    from ftc.dataprep.procs import ordered_map, ranges
+
     ids = np.arange(len(texts)) if members is None else np.asarray(members, dtype=np.int64)
-    keys: list[list] = [[] for _ in _GROUPS]
-    owners: list[list] = [[] for _ in _GROUPS]
-    for start in range(0, len(ids), _BATCH):
-        chunk = ids[start:start + _BATCH]
-        batch = [texts[int(i)] for i in chunk]
-        lens = np.fromiter((len(t) for t in batch), dtype=np.int64, count=len(batch))
-        for g, (sampled, (bands, rows)) in enumerate(_GROUPS):
-            where = np.flatnonzero(_in_group(lens, sampled))
-            if not len(where):
-                continue
-            values, counts = grams([batch[k] for k in where], sampled)
-            has = counts > 0
-            sigs = signatures_flat(values, counts, NUM_PERM)[has]
-            keys[g].append(_band_keys(sigs, bands, rows))
-            owners[g].append(chunk[where[has]])
+    folder = getattr(texts, "folder", None)
+    spills = [_BandSpill(bands, len(ids), folder) for _, (bands, _) in _GROUPS]
+    tasks = ranges(len(ids), _BATCH)
+    for (start, stop), groups in zip(tasks, ordered_map(_band_task, tasks, procs,
+                                                        (texts, ids)), strict=True):
+        for spill, (keys, owners) in zip(spills, groups, strict=True):
+            if len(owners):
+                spill.add(keys, owners)
         if shown is not None:
-            shown.advance(len(chunk))
-    found = [_pairs_of_groups(np.concatenate(keys[g], axis=1), np.concatenate(owners[g]))
-             for g in range(len(_GROUPS)) if keys[g]]
-    if not found:
-        return np.zeros((0, 2), dtype=np.int64)
+            shown.advance(stop - start)
+    found = [spill.pairs() for spill in spills]
     return np.unique(np.concatenate(found), axis=0)
 
 
@@ -203,16 +274,30 @@ class NearIndex:
     """Candidate pairs of a batch of texts, confirmed on demand with the edit distance."""
 
     def __init__(self, texts: Sequence[str], threshold: float,
-                 members: Sequence[int] | None = None, stage: str = "near dedup") -> None:
+                 members: Sequence[int] | None = None, stage: str = "near dedup",
+                 procs: int | None = None) -> None:
+        from ftc.dataprep.procs import procs_available
+
         self.texts = texts
         self.threshold = threshold
+        procs = procs_available() if procs is None else procs
         count = len(texts) if members is None else len(members)
         with Progress(f"{stage}: signatures", count) as shown:
-            pairs = candidate_pairs(texts, members, shown)
+            pairs = candidate_pairs(texts, members, shown, procs)
         self.neighbours: dict[int, list[int]] = {}
         for i, j in pairs.tolist():
             self.neighbours.setdefault(i, []).append(j)
             self.neighbours.setdefault(j, []).append(i)
+        self._cache: dict[int, str] = {}
+
+    def text(self, i: int) -> str:
+        """texts[i], kept for a while (a row is compared with each of its candidates)."""
+        found = self._cache.get(i)
+        if found is None:
+            if len(self._cache) >= 4096:
+                self._cache.clear()
+            found = self._cache[i] = self.texts[i]
+        return found
 
     def confirmed(self, i: int, allowed=None) -> list[NearMatch]:
         """Candidates of i (that `allowed` accepts) at or above the threshold, by index."""
@@ -220,7 +305,7 @@ class NearIndex:
         for j in sorted(self.neighbours.get(i, ())):
             if allowed is not None and not allowed(j):
                 continue
-            sim = similarity(self.texts[i], self.texts[j], self.threshold)
+            sim = similarity(self.text(i), self.text(j), self.threshold)
             if sim and sim >= self.threshold:
                 out.append(NearMatch(i, j, sim))
         return out
@@ -233,6 +318,17 @@ class NearIndex:
                 best = match
         return best
 
+    def with_candidates(self, order: Sequence[int]) -> list[int]:
+        """The members of `order` that have a candidate, in that order (the others match
+        nothing, so the loops below skip them)."""
+        import numpy as np
+
+        if not self.neighbours:
+            return []
+        order = np.asarray(order, dtype=np.int64)
+        has = np.fromiter(self.neighbours, dtype=np.int64, count=len(self.neighbours))
+        return order[np.isin(order, has)].tolist()
+
 
 def near_duplicates(texts: Sequence[str], threshold: float,
                     order: Sequence[int] | None = None,
@@ -241,17 +337,19 @@ def near_duplicates(texts: Sequence[str], threshold: float,
 
     Examples are visited in order; one with no match among the kept ones is
     kept, one with a match is reported against the kept example it repeats (so
-    clusters are star-shaped around their first member; deterministic).
+    clusters are star-shaped around their first member; deterministic).  Only
+    examples with a candidate are visited: a candidate of one has a candidate.
     """
-    order = list(range(len(texts))) if order is None else list(order)
+    order = range(len(texts)) if order is None else order
     index = NearIndex(texts, threshold, order, stage)
-    kept: set[int] = set()
+    kept = bytearray(len(texts))
     found: list[NearMatch] = []
-    with Progress(f"{stage}: confirm", len(order)) as shown:
-        for i in order:
-            match = index.best_match(i, allowed=kept.__contains__)
+    visit = index.with_candidates(order)
+    with Progress(f"{stage}: confirm", len(visit)) as shown:
+        for i in visit:
+            match = index.best_match(i, allowed=kept.__getitem__)
             if match is None:
-                kept.add(i)
+                kept[i] = 1
             else:
                 found.append(match)
             shown.advance()
@@ -260,20 +358,25 @@ def near_duplicates(texts: Sequence[str], threshold: float,
 
 def near_groups(texts: Sequence[str], threshold: float, order: Sequence[int],
                 stage: str = "near groups") -> dict[int, int]:
-    """Group id per example: connected components of the confirmed near-duplicate graph,
-    so a split by group puts no near-duplicate pair on two sides."""
+    """{example: group} for the examples whose group is another one's: connected components
+    of the confirmed near-duplicate graph (named by their first member), so a split by
+    group puts no near-duplicate pair on two sides.  Examples absent are their own group."""
     index = NearIndex(texts, threshold, order, stage)
-    parent = {i: i for i in order}
+    member = bytearray(len(texts))
+    for i in order:
+        member[i] = 1
+    parent: dict[int, int] = {}
 
     def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
+        while parent.get(i, i) != i:
+            parent[i] = parent.get(parent[i], parent[i])
             i = parent[i]
         return i
 
-    for i in order:
-        for match in index.confirmed(i, allowed=lambda j, i=i: j < i and j in parent):
+    visit = index.with_candidates(order)
+    for i in visit:
+        for match in index.confirmed(i, allowed=lambda j, i=i: j < i and member[j]):
             a, b = find(i), find(match.of)
             if a != b:
                 parent[max(a, b)] = min(a, b)
-    return {i: find(i) for i in order}
+    return {i: root for i in visit if (root := find(i)) != i}

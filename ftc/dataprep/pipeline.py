@@ -10,20 +10,34 @@ source line.
 
 from __future__ import annotations
 
+import json
+from array import array
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from ftc.dataprep import dedup, formats, guidance, near, tokens
+from ftc.dataprep import formats, guidance, near, tokens
 from ftc.dataprep.convert import needs_conversion
+from ftc.dataprep.judge import judge_rows
 from ftc.dataprep.progress import Progress
-from ftc.dataprep.readers import SUFFIXES, ReadResult, Row, read_any
-from ftc.dataprep.rowstore import Example, FileRows
+from ftc.dataprep.readers import SUFFIXES, ReadResult, read_any
+from ftc.dataprep.rowstore import (
+    SPLIT_IDS,
+    Examples,
+    ExampleTable,
+    FileRows,
+    Rejected,
+    workspace_of,
+)
 from ftc.dataprep.rules import problem
 from ftc.dataprep.settings import DataSettings
 from ftc.dataprep.sources import as_sources, read_sources, sampled
-from ftc.dataprep.split import SPLITS, assign_splits
+from ftc.dataprep.split import SPLITS, assign_split_ids
+from ftc.dataprep.views import Blobs, NearTexts, first_of
 from ftc.diagnostics import Diagnostic
-from ftc.secret_scan import has_secret_data, redact_data
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 @dataclass
@@ -47,10 +61,19 @@ class Stage:
 @dataclass
 class PipelineResult:
     format: str | None
-    splits: dict[str, list[Example]]
-    rejected: list[dict]
+    splits: dict[str, Examples]  # each a lazy sequence of Example, read from disk on demand
+    rejected: Rejected  # a sequence of dicts, as rejected.jsonl holds them
     diagnostics: list[Diagnostic]
     report: dict
+    table: ExampleTable | None = None
+    workspace: object = None
+
+    def close(self) -> None:
+        """Remove the run's row files (also done when the result is collected)."""
+        if self.table is not None:
+            self.table.close()
+        if self.workspace is not None:
+            self.workspace.close()
 
 
 class _Run:
@@ -59,9 +82,13 @@ class _Run:
         self.prepare = prepare
         self.origin = origin  # where recipe-level findings point (recipe or lock path)
         self.diags: list[Diagnostic] = []
-        self.rejected: list[dict] = []
+        self.rejected = Rejected()
         self.stages: list[Stage] = []
         self.report: dict = {}
+        self.workspace = workspace_of(settings.work_dir)
+        self.table = ExampleTable(self.workspace)
+        self.rejected.table = self.table
+        self.prompt_added = 0
 
     def drop(self, stage: Stage, reason: str, split: str, source: str, example: object,
              detail: str | None = None) -> None:
@@ -72,18 +99,45 @@ class _Run:
         entry["example"] = example
         self.rejected.append(entry)
 
+    def drop_row(self, stage: Stage, reason: str, row: int, detail: str | None = None) -> None:
+        """Drop the table's example `row` (rejected.jsonl reads it back from the table)."""
+        stage.dropped[reason] += 1
+        t = self.table
+        entry = {"reason": reason, "split": SPLIT_IDS[t.split[row]], "source": t.source(row)}
+        if detail:
+            entry["detail"] = detail
+        self.rejected.append(entry, int(row))
+
+    def close(self) -> None:
+        self.table.close()
+        if self.workspace is not None:
+            self.workspace.close()
+
 
 def run_pipeline(inputs: dict[str, list], settings: DataSettings, *,
                  prepare: bool, origin: str = "recipe") -> PipelineResult:
-    """Check (and for `prepare`, clean and split) the examples of each split's files."""
+    """Check (and for `prepare`, clean and split) the examples of each split's files.
+
+    The examples' texts are in an Arrow file in a workspace under
+    `settings.work_dir` (the system's temporary folder when None); the result
+    reads them from there until `close()`.
+    """
     run = _Run(settings, prepare, origin)
+    try:
+        return _pipeline(run, inputs)
+    except BaseException:
+        run.close()
+        raise
+
+
+def _pipeline(run: _Run, inputs: dict[str, list]) -> PipelineResult:
+    settings = run.s
     rows = _read(run, inputs)
     fmt, examples = _validate(run, rows)
-    del rows  # the parsed rows and their source lines: examples keep what they need
-    if fmt == formats.MESSAGES and settings.system_prompt:
-        _add_system_prompt(run, examples)
-    groups = _dedup(run, examples, fmt) if fmt else {}
-    token_counts = _lengths(run, examples, fmt) if fmt else {}
+    del rows
+    groups = _dedup(run, examples, fmt) if fmt else None
+    if fmt:
+        _lengths(run, examples, fmt)
     split_here = bool(settings.split and set(examples) == {"train"} and fmt)
     if split_here:
         _split(run, examples, fmt, groups)
@@ -99,9 +153,10 @@ def run_pipeline(inputs: dict[str, list], settings: DataSettings, *,
         _leakage(run, examples, fmt)
     if fmt:
         _advice(run, examples, fmt)
-    _finish_report(run, examples, fmt, token_counts)
-    return PipelineResult(fmt, {k: examples.get(k, []) for k in SPLITS if examples.get(k)},
-                          run.rejected, run.diags, run.report)
+    _finish_report(run, examples)
+    splits = {k: Examples(run.table, examples[k]) for k in SPLITS if len(examples.get(k, ()))}
+    return PipelineResult(fmt, splits, run.rejected, run.diags, run.report, run.table,
+                          run.workspace)
 
 
 def _read(run: _Run, inputs: dict[str, list]) -> dict[str, list[FileRows]]:
@@ -110,12 +165,13 @@ def _read(run: _Run, inputs: dict[str, list]) -> dict[str, list[FileRows]]:
     run.report["inputs"] = []
     for split, files in inputs.items():
         sources = as_sources(files)
-        results = ([_read_compact(src) for src in sources] if all(map(_plain, sources))
-                   else read_sources(sources, run.s.seed))
+        results = ([_read_compact(src, run.workspace) for src in sources]
+                   if all(map(_plain, sources)) else read_sources(sources, run.s.seed))
         for src, result in zip(sources, results, strict=True):
             display = src.display
             if not isinstance(result.rows, FileRows):  # sources, hub datasets, failed reads
-                result.rows = FileRows.of(result.rows)
+                result.rows = FileRows.of(result.rows, run.workspace)
+            result.rows.texts.finish()
             run.diags += result.diagnostics
             stage.rows_in += result.seen
             stage.kept += len(result.rows)
@@ -139,30 +195,40 @@ def _plain(src) -> bool:
                                                "data_files")))
 
 
-def _read_compact(src) -> ReadResult:
-    """What ftc.dataprep.sources reads for a plain file, each row kept as its JSON text."""
-    return read_any(src.path, src.display, into=ReadResult(rows=FileRows()))
+def _read_compact(src, workspace) -> ReadResult:
+    """What ftc.dataprep.sources reads for a plain file, each row's JSON text on disk."""
+    return read_any(src.path, src.display, into=ReadResult(rows=FileRows(workspace)))
 
 
 def _validate(run: _Run, rows: dict[str, list[FileRows]]):
     with Progress("validate", sum(len(f) for files in rows.values() for f in files)) as shown:
-        return _validate_rows(run, rows, shown)
+        fmt, examples = _validate_rows(run, rows, shown)
+    run.table.finish()
+    return fmt, {split: _array(items) for split, items in examples.items()}
+
+
+def _array(items) -> np.ndarray:
+    import numpy as np
+
+    return np.frombuffer(items, dtype=np.int64).copy() if len(items) else \
+        np.zeros(0, dtype=np.int64)
 
 
 def _validate_rows(run: _Run, rows: dict[str, list[FileRows]], shown: Progress):
     stage = Stage("validate")
-    examples: dict[str, list[Example]] = {}
+    examples: dict[str, array] = {}
     chosen = run.s.format if run.s.format != "auto" else None
     file_formats: list[tuple[str, str | None]] = []  # (split, fmt) per file, in order
     for split, files in rows.items():
         for file_rows in files:
             file_formats.append((split, file_rows.file_format()))
     overall = chosen or next((f for _, f in file_formats if f), None)
+    add_prompt = overall == formats.MESSAGES and bool(run.s.system_prompt)
     run.report["file_formats"] = {}
     fmts = iter(file_formats)
     for split, files in rows.items():
         split_fmt = None
-        examples.setdefault(split, [])
+        examples.setdefault(split, array("q"))
         for file_rows in files:
             file_fmt = next(fmts)[1]
             stage.rows_in += len(file_rows)
@@ -186,108 +252,73 @@ def _validate_rows(run: _Run, rows: dict[str, list[FileRows]], shown: Progress):
                     run.drop(stage, "wrong_format", split, f"{row.path}:{row.line}", row.value)
                 continue
             split_fmt = split_fmt or file_fmt
-            fmt = file_fmt or overall
-            for row in file_rows.drain():
-                shown.advance()
-                _check_row(run, stage, examples[split], row, fmt, file_fmt, split)
+            prompt = run.s.system_prompt if add_prompt else None
+            _check_rows(run, stage, examples[split], file_rows, (file_fmt or overall, file_fmt,
+                                                                 prompt), split, shown)
     run.stages.append(stage)
     run.report["format"] = overall
+    if add_prompt:
+        run.report["system_prompt_added"] = run.prompt_added
     return overall, examples
 
 
-def _check_row(run: _Run, stage: Stage, out: list[Example], row: Row, fmt: str | None,
-               file_fmt: str | None, split: str) -> None:
-    source = f"{row.path}:{row.line}"
-    if fmt is None:
-        run.diags.append(problem(
-            "FTC306", row.path, row.line,
-            "not a messages, completion or preference example "
-            f"({formats.describe_keys(row.value)})",
-            col=row.col,
-            hint="expected {'messages': [...]}, {'prompt', 'completion'} "
-                 "or {'prompt', 'chosen', 'rejected'}"))
-        run.drop(stage, "invalid_example", split, source, row.value)
-        return
-    row_fmt = formats.detect(row.value)
-    if row_fmt and file_fmt and row_fmt != file_fmt:
-        run.diags.append(problem("FTC307", row.path, row.line,
-                                 f"{row_fmt} example in a {file_fmt} file", col=row.col))
-        run.drop(stage, "wrong_format", split, source, row.value)
-        return
-    found = formats.validate(row, fmt)
-    run.diags += found
-    if any(d.is_error for d in found):
-        run.drop(stage, "invalid_example", split, source, row.value,
-                 "; ".join(f"{d.rule} {d.message}" for d in found if d.is_error))
-        return
-    kind = has_secret_data(row.value)
-    if kind:  # kept out of every split, report and export; rejected.jsonl gets it redacted
-        run.diags.append(problem("FTC325", row.path, row.line,
-                                 f"example holds a secret-shaped string ({kind}); left out",
-                                 col=row.col, hint="remove the token from the data; a model "
-                                 "can learn it and repeat it"))
-        run.drop(stage, "secret", split, source, redact_data(row.value))
-        return
-    stage.kept += 1
-    out.append(Example(row.path, row.line, formats.normalize(row.value, fmt), split, row.value))
+_VALIDATE_CHUNK = 2048  # rows per task
 
 
-def _add_system_prompt(run: _Run, examples: dict[str, list[Example]]) -> None:
-    added = 0
-    for items in examples.values():
-        for ex in items:
-            data = ex.data
-            if data["messages"][0]["role"] != "system":
-                data["messages"] = [{"role": "system", "content": run.s.system_prompt},
-                                    *data["messages"]]
-                ex.data = data
-                added += 1
-    run.report["system_prompt_added"] = added
+def _check_rows(run: _Run, stage: Stage, out: array, file_rows: FileRows, how: tuple,
+                split: str, shown: Progress) -> None:
+    """Judge a file's rows on the worker processes; apply the verdicts here, in row order."""
+    from ftc.dataprep.procs import ordered_map, procs_available, ranges
+
+    tasks = ranges(len(file_rows), _VALIDATE_CHUNK)
+    t = run.table
+    verdicts = ordered_map(judge_rows, tasks, procs_available(), (file_rows, how))
+    for (start, stop), chunk in zip(tasks, verdicts, strict=True):
+        for (path, line), diags, verdict in chunk:
+            run.diags += diags
+            if verdict[0] == "drop":
+                _, reason, example, detail = verdict
+                run.drop(stage, reason, split, f"{path}:{line}", example, detail)
+                continue
+            _, blob, orig, key, added = verdict
+            stage.kept += 1
+            run.prompt_added += added
+            out.append(len(t))
+            t.add_text(path, line, blob, split, orig, key)
+        shown.advance(stop - start)
+    file_rows.texts.drop()
 
 
-class _Texts:
-    """The near-duplicate text of each example, computed when asked (not all held)."""
+def _dedup(run: _Run, examples: dict, fmt: str) -> np.ndarray:
+    """Exact then near duplicates within each split; returns the group of each table row."""
+    import numpy as np
 
-    def __init__(self, items: list[Example], fmt: str) -> None:
-        self.items, self.fmt = items, fmt
-
-    def __len__(self) -> int:
-        return len(self.items)
-
-    def __getitem__(self, i: int) -> str:
-        return near.near_text(formats.texts(self.items[i].data, self.fmt))
-
-
-def _dedup(run: _Run, examples: dict[str, list[Example]], fmt: str) -> dict:
-    """Exact then near duplicates within each split; returns group id per example id."""
     exact_stage = Stage("exact_dedup")
     near_stage = Stage("near_dedup")
-    groups: dict[int, int] = {}
+    t = run.table
+    groups = np.arange(len(t))  # each example's group: a table row (its first member)
     counts = {"exact": 0, "near": 0}
     for split in list(examples):
-        items = examples[split]
-        exact_stage.rows_in += len(items)
-        first: dict[int, int] = {}  # exact id -> index of its first example
-        exact_of: list[int] = []
-        with Progress(f"exact dedup ({split})", len(items)) as shown:
-            for i, ex in enumerate(items):
-                ex.key = dedup.exact_id(formats.texts(ex.data, fmt))
-                exact_of.append(first.setdefault(ex.key, i))
-                shown.advance()
-        reps = [i for i in range(len(items)) if exact_of[i] == i]
-        dup_ids = [i for i in range(len(items)) if exact_of[i] != i]
+        rows = examples[split]
+        n = len(rows)
+        exact_stage.rows_in += n
+        with Progress(f"exact dedup ({split})", n) as shown:
+            exact_of = first_of(t.key[rows])
+            shown.advance(n)
+        is_rep = exact_of == np.arange(n)
+        reps = np.flatnonzero(is_rep)
+        dup_ids = np.flatnonzero(~is_rep)
         counts["exact"] += len(dup_ids)
         drop_exact = run.prepare and run.s.exact
-        for i in dup_ids:
-            of = items[exact_of[i]]
+        for i in dup_ids.tolist():
+            of = t.source(rows[exact_of[i]])
             if drop_exact:
-                run.drop(exact_stage, "exact_duplicate", split, items[i].source,
-                         items[i].original, f"duplicate of {of.source}")
+                run.drop_row(exact_stage, "exact_duplicate", rows[i], f"duplicate of {of}")
             else:
-                run.diags.append(problem("FTC320", items[i].path, items[i].line,
-                                         f"exact duplicate of {of.source}"))
-        exact_stage.kept += len(items) - (len(dup_ids) if drop_exact else 0)
-        texts = _Texts(items, fmt)
+                run.diags.append(problem("FTC320", t.paths[t.file[rows[i]]],
+                                         int(t.line[rows[i]]), f"exact duplicate of {of}"))
+        exact_stage.kept += n - (len(dup_ids) if drop_exact else 0)
+        texts = NearTexts(t, rows, fmt)
         matches = near.near_duplicates(texts, run.s.threshold, order=reps,
                                        stage=f"near dedup ({split})")
         near_of = {m.index: m.of for m in matches}
@@ -298,31 +329,39 @@ def _dedup(run: _Run, examples: dict[str, list[Example]], fmt: str) -> dict:
         del texts
         counts["near"] += len(matches)
         drop_near = run.prepare and run.s.near
-        survivors = [i for i in range(len(items)) if not (drop_exact and exact_of[i] != i)]
-        near_stage.rows_in += len(survivors)
+        survivors = n - (len(dup_ids) if drop_exact else 0)
+        near_stage.rows_in += survivors
         for m in matches:
-            ex, of = items[m.index], items[m.of]
-            detail = f"near duplicate of {of.source} (similarity {m.similarity:.2f})"
+            row, of = rows[m.index], rows[m.of]
+            detail = f"near duplicate of {t.source(of)} (similarity {m.similarity:.2f})"
             if drop_near:
-                run.drop(near_stage, "near_duplicate", split, ex.source, ex.original, detail)
+                run.drop_row(near_stage, "near_duplicate", row, detail)
             else:
-                run.diags.append(problem("FTC321", ex.path, ex.line, detail))
-        dropped = {i for i in range(len(items))
-                   if (drop_exact and exact_of[i] != i) or (drop_near and i in near_of)}
-        near_stage.kept += len(survivors) - (len(matches) if drop_near else 0)
-        kept = [i for i in range(len(items)) if i not in dropped]
-        examples[split] = [items[i] for i in kept]
-        for i in kept:
-            rep = exact_of[i]
-            groups[id(items[i])] = id(items[near_of.get(rep, rep)])
+                run.diags.append(problem("FTC321", t.paths[t.file[row]], int(t.line[row]),
+                                         detail))
+        keep = np.ones(n, dtype=bool)
+        if drop_exact:
+            keep &= is_rep
+        if drop_near and matches:
+            keep[[m.index for m in matches]] = False
+        near_stage.kept += survivors - (len(matches) if drop_near else 0)
+        group_of = np.arange(n)
+        if near_of:
+            group_of[list(near_of)] = list(near_of.values())
+        examples[split] = rows[keep]
+        groups[rows[keep]] = rows[group_of[exact_of]][keep]
     run.stages += [exact_stage, near_stage]
     run.report["duplicates"] = {**counts, "dropped": run.prepare and (run.s.exact or run.s.near)}
     return groups
 
 
-def _lengths(run: _Run, examples: dict[str, list[Example]], fmt: str) -> dict:
+def _lengths(run: _Run, examples: dict, fmt: str) -> None:
+    import numpy as np
+
     stage = Stage("length")
-    items = [ex for split in examples for ex in examples[split]]
+    t = run.table
+    items = np.concatenate([examples[s] for s in examples]) if examples else \
+        np.zeros(0, dtype=np.int64)
     stage.rows_in = len(items)
     limit = run.s.max_seq_length
     tok, reason = tokens.load_tokenizer(run.s.tokenizer, run.s.base_dir)
@@ -336,10 +375,10 @@ def _lengths(run: _Run, examples: dict[str, list[Example]], fmt: str) -> dict:
                 hint="pass --model PATH (or set model.base to a local model)"))
         stage.kept = len(items)
         run.stages.append(stage)
-        return {}
+        return
     tokens.use_chat_template(tok, run.s.chat_template)
     try:
-        counts, method, refused = tokens.count_tokens_of(tok, [ex.blob for ex in items], fmt,
+        counts, method, refused = tokens.count_tokens_of(tok, Blobs(t, items), fmt,
                                                          tokens.procs_available())
     except tokens.TemplateBroken as exc:
         run.diags.append(problem("FTC342", run.origin, 1, f"the chat template does not "
@@ -348,153 +387,148 @@ def _lengths(run: _Run, examples: dict[str, list[Example]], fmt: str) -> dict:
         run.report["tokens"] = {"skipped": "the chat template does not compile"}
         stage.kept = len(items)
         run.stages.append(stage)
-        return {}
+        return
+    counts = np.asarray(counts, dtype=np.int64)
     if refused:
-        _drop_refused(run, stage, examples, {id(items[i]): m for i, m in refused.items()})
-        counts = [n for i, n in enumerate(counts) if i not in refused]
-        items = [ex for i, ex in enumerate(items) if i not in refused]
-    by_id = {id(ex): n for ex, n in zip(items, counts, strict=True)}
-    run.report["tokens"] = {"method": method, **tokens.percentiles(counts)}
-    over = [ex for ex in items if limit and by_id[id(ex)] > limit]
+        gone = np.zeros(len(items), dtype=bool)
+        gone[list(refused)] = True
+        message = {int(items[i]): m for i, m in refused.items()}
+        for split in examples:  # an error each, and out of the data (FTC342)
+            rows = examples[split]
+            for row in rows[np.isin(rows, items[gone])].tolist():
+                run.diags.append(problem("FTC342", t.paths[t.file[row]], int(t.line[row]),
+                                         f"the chat template refuses this example: "
+                                         f"{message[row]}"))
+                run.drop_row(stage, "template_error", row, message[row])
+            examples[split] = rows[~np.isin(rows, items[gone])]
+        items, counts = items[~gone], counts[~gone]
+    run.report["tokens"] = {"method": method, **tokens.percentiles(counts.tolist())}
+    is_over = counts > limit if limit else np.zeros(len(items), dtype=bool)
+    over = items[is_over]
     policy = run.s.length_policy
     run.report["tokens"]["over_max_seq_length"] = len(over)
     run.report["tokens"]["max_seq_length"] = limit
-    if over and run.prepare:
+    if len(over) and run.prepare:
         action = ("dropped" if policy == "drop"
                   else f"kept; the trainer truncates them to {limit} tokens")
+        first = int(over[0])
         run.diags.append(problem(
-            "FTC340", over[0].path, over[0].line,
+            "FTC340", t.paths[t.file[first]], int(t.line[first]),
             f"{len(over)} example(s) longer than max_seq_length {limit} "
-            f"(longest {max(by_id[id(e)] for e in over)} tokens): {action} "
+            f"(longest {int(counts[is_over].max())} tokens): {action} "
             f"(data.length_policy: {policy})"))
         run.report["tokens"]["policy"] = policy
-    elif over:
-        for ex in over:
-            run.diags.append(problem(
-                "FTC340", ex.path, ex.line,
-                f"{by_id[id(ex)]} tokens, over max_seq_length {limit}"))
-    if run.prepare and policy == "drop" and over:
-        gone = {id(ex) for ex in over}
+    elif len(over):
+        for row, n in zip(over.tolist(), counts[is_over].tolist(), strict=True):
+            run.diags.append(problem("FTC340", t.paths[t.file[row]], int(t.line[row]),
+                                     f"{n} tokens, over max_seq_length {limit}"))
+    if run.prepare and policy == "drop" and len(over):
+        count_of = dict(zip(over.tolist(), counts[is_over].tolist(), strict=True))
         for split in examples:
-            kept = []
-            for ex in examples[split]:
-                if id(ex) in gone:
-                    run.drop(stage, "too_long", split, ex.source, ex.original,
-                             f"{by_id[id(ex)]} tokens > max_seq_length {limit}")
-                else:
-                    kept.append(ex)
-            examples[split] = kept
-    elif run.prepare and over:
+            rows = examples[split]
+            long = np.isin(rows, over)
+            for row in rows[long].tolist():
+                run.drop_row(stage, "too_long", row,
+                             f"{count_of[row]} tokens > max_seq_length {limit}")
+            examples[split] = rows[~long]
+    elif run.prepare and len(over):
         run.report["tokens"]["truncated"] = len(over)
     stage.kept = sum(len(v) for v in examples.values())
     run.stages.append(stage)
-    return by_id
 
 
-def _drop_refused(run: _Run, stage: Stage, examples: dict[str, list[Example]],
-                  refused: dict[int, str]) -> None:
-    """Examples the chat template raises on (FTC342): an error each, and out of the data."""
-    for split in examples:
-        kept = []
-        for ex in examples[split]:
-            message = refused.get(id(ex))
-            if message is None:
-                kept.append(ex)
-                continue
-            run.diags.append(problem("FTC342", ex.path, ex.line,
-                                     f"the chat template refuses this example: {message}"))
-            run.drop(stage, "template_error", split, ex.source, ex.original, message)
-        examples[split] = kept
+def _responses(run: _Run, rows, fmt: str):
+    return (formats.response(json.loads(b), fmt) for b in run.table.blobs(rows))
 
 
-def _split(run: _Run, examples: dict[str, list[Example]], fmt: str, groups: dict) -> None:
-    items = examples["train"]
+def _split(run: _Run, examples: dict, fmt: str, groups: np.ndarray) -> None:
+    rows = examples["train"]
     fractions = run.s.split or {}
     if fractions.get("validation", 0) + fractions.get("test", 0) > 1 + 1e-9:
         run.diags.append(problem("FTC324", run.origin, 1,
                                  "data.split validation + test fractions exceed 1"))
         return
-    counts = guidance.label_counts((formats.response(ex.data, fmt) for ex in items),
-                                   run.s.task)
-    strata = ([guidance.label_of(formats.response(ex.data, fmt), counts) for ex in items]
-              if counts else [None] * len(items))
-    group_ids = [groups.get(id(ex), id(ex)) for ex in items]
-    names = assign_splits(group_ids, strata, fractions, run.s.seed)
+    counts = guidance.label_counts(_responses(run, rows, fmt), run.s.task)
+    strata = ([guidance.label_of(r, counts) for r in _responses(run, rows, fmt)]
+              if counts else None)
+    names = assign_split_ids(groups[rows], strata, fractions, run.s.seed)
     examples.clear()
-    for name in SPLITS:
-        examples[name] = [ex for ex, n in zip(items, names, strict=True) if n == name]
-        for ex in examples[name]:
-            ex.split = name
+    for k, name in enumerate(SPLITS):
+        examples[name] = rows[names == k]
+    run.table.split[rows] = names
     run.report["split"] = {"fractions": fractions, "seed": run.s.seed,
                            "stratified": bool(counts)}
     for name in ("validation", "test"):
-        if fractions.get(name, 0) > 0 and not examples[name]:
+        if fractions.get(name, 0) > 0 and not len(examples[name]):
             run.diags.append(problem(
                 "FTC309", run.origin, 1,
-                f"the {name} split is empty: {len(items)} examples x {fractions[name]} < 1",
+                f"the {name} split is empty: {len(rows)} examples x {fractions[name]} < 1",
                 hint="add data or give the split's file explicitly"))
 
 
-def _leakage(run: _Run, examples: dict[str, list[Example]], fmt: str) -> None:
-    order = [s for s in SPLITS if examples.get(s)]
+def _leakage(run: _Run, examples: dict, fmt: str) -> None:
+    import numpy as np
+
+    order = [s for s in SPLITS if len(examples.get(s, ()))]
     if len(order) < 2:
         return
-    items = [ex for s in order for ex in examples[s]]
-    seen: dict[int, Example] = {}
-    exact_leaks: set[int] = set()
-    for ex in items:
-        earlier = seen.get(ex.key)
-        if earlier is not None and earlier.split != ex.split:
-            run.diags.append(problem(
-                "FTC322", ex.path, ex.line,
-                f"{ex.split} example is also in {earlier.split} at {earlier.source}",
-                hint="training on evaluation data inflates every metric; remove one copy"))
-            exact_leaks.add(id(ex))
-        seen.setdefault(ex.key, ex)
-    index = near.NearIndex(_Texts(items, fmt), run.s.threshold)
-    split_of = [ex.split for ex in items]
-    for i, ex in enumerate(items):
-        if ex.split != order[0] and id(ex) not in exact_leaks:
-            match = index.best_match(i, allowed=lambda j, i=i, s=ex.split: j < i
-                                     and split_of[j] != s)
+    t = run.table
+    items = np.concatenate([examples[s] for s in order])
+    split_of = t.split[items]
+    earlier = first_of(t.key[items])
+    leaks = np.flatnonzero(split_of[earlier] != split_of)
+    exact_leaks = set(leaks.tolist())
+    for i in leaks.tolist():
+        row, of = int(items[i]), int(items[earlier[i]])
+        run.diags.append(problem(
+            "FTC322", t.paths[t.file[row]], int(t.line[row]),
+            f"{SPLIT_IDS[split_of[i]]} example is also in {SPLIT_IDS[split_of[earlier[i]]]} "
+            f"at {t.source(of)}",
+            hint="training on evaluation data inflates every metric; remove one copy"))
+    index = near.NearIndex(NearTexts(t, items, fmt), run.s.threshold)
+    head = SPLIT_IDS.index(order[0])
+    for i in index.with_candidates(range(len(items))):
+        s = split_of[i]
+        if s != head and i not in exact_leaks:
+            match = index.best_match(i, allowed=lambda j, i=i, s=s: j < i and split_of[j] != s)
             if match is not None:
-                of = items[match.of]
+                row, of = int(items[i]), int(items[match.of])
                 run.diags.append(problem(
-                    "FTC323", ex.path, ex.line,
-                    f"{ex.split} example nearly repeats {of.split} example {of.source} "
-                    f"(similarity {match.similarity:.2f})",
+                    "FTC323", t.paths[t.file[row]], int(t.line[row]),
+                    f"{SPLIT_IDS[s]} example nearly repeats {SPLIT_IDS[split_of[match.of]]} "
+                    f"example {t.source(of)} (similarity {match.similarity:.2f})",
                     hint="training on evaluation data inflates every metric; remove one copy"))
     run.report["leakage"] = sum(d.rule in ("FTC322", "FTC323") for d in run.diags)
 
 
-def _advice(run: _Run, examples: dict[str, list[Example]], fmt: str) -> None:
-    train = examples.get("train", [])
-    where = train[0] if train else None
-    if not train:
+def _advice(run: _Run, examples: dict, fmt: str) -> None:
+    t = run.table
+    train = examples.get("train", ())
+    if not len(train):
         if not any(d.is_error for d in run.diags) or run.prepare:
             run.diags.append(problem("FTC303", run.origin, 1, "no training examples left"))
         return
-    counts = guidance.label_counts((formats.response(ex.data, fmt) for ex in train),
-                                   run.s.task)
+    counts = guidance.label_counts(_responses(run, train, fmt), run.s.task)
     run.report["labels"] = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))) \
         if counts else None
     worst = guidance.imbalance(counts) if counts else None
     if worst and worst[4] > run.s.max_ratio and not run.s.class_weighting:
         big, n_big, small, n_small, ratio = worst
-        first_small = next(ex for ex in train if guidance.label_of(
-            formats.response(ex.data, fmt), counts) == small)
+        first_small = next(row for row, r in zip(train.tolist(), _responses(run, train, fmt),
+                                                  strict=True)
+                           if guidance.label_of(r, counts) == small)
         run.diags.append(problem(
-            "FTC330", first_small.path, first_small.line,
+            "FTC330", t.paths[t.file[first_small]], int(t.line[first_small]),
             f"class imbalance {ratio:.0f}:1 (over {run.s.max_ratio:g}:1): {big!r} has {n_big} "
             f"examples, {small!r} has {n_small}",
             hint="add examples of the small classes, downsample the large ones, or set "
                  "data.balance.class_weighting: true"))
     advice = guidance.size_advice(run.s.task, len(train))
     if advice:
-        run.diags.append(problem("FTC331", where.path, 1, advice))
+        run.diags.append(problem("FTC331", t.paths[t.file[train[0]]], 1, advice))
     if run.s.user_facing:
-        refusals = sum(guidance.is_refusal(formats.response(ex.data, fmt))
-                       for s in examples for ex in examples[s])
+        refusals = sum(guidance.is_refusal(r) for s in examples
+                       for r in _responses(run, examples[s], fmt))
         run.report["refusals"] = refusals
         if refusals == 0:
             run.diags.append(problem(
@@ -504,8 +538,7 @@ def _advice(run: _Run, examples: dict[str, list[Example]], fmt: str) -> None:
                      "requests, or the fine-tune may unlearn refusals"))
 
 
-def _finish_report(run: _Run, examples: dict[str, list[Example]], fmt: str | None,
-                   token_counts: dict) -> None:
+def _finish_report(run: _Run, examples: dict) -> None:
     stages = [s.as_dict() for s in run.stages]
     run.report["stages"] = stages
     run.report["rows"] = {"in": stages[0]["in"],
@@ -513,6 +546,6 @@ def _finish_report(run: _Run, examples: dict[str, list[Example]], fmt: str | Non
                           "dropped": len(run.rejected)}
     if run.report["rows"]["in"] != run.report["rows"]["kept"] + run.report["rows"]["dropped"]:
         raise AssertionError(f"rows in != kept + dropped: {run.report['rows']}")
-    run.report["splits"] = {s: len(examples.get(s, [])) for s in SPLITS if s in examples}
+    run.report["splits"] = {s: len(examples.get(s, ())) for s in SPLITS if s in examples}
     run.report["problems"] = dict(sorted(Counter(d.rule for d in run.diags).items()))
     run.report["settings"] = run.s.public()

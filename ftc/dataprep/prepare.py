@@ -73,12 +73,16 @@ def prepare_for_run(lock: dict, lock_dir: Path, out_dir: Path,
         report = json.loads((out_dir / "report.json").read_text(encoding="utf-8"))
         return _prepared(out_dir, meta["files"], meta["format"], report, meta["warnings"],
                          entry)
+    settings.work_dir = _work_dir(folder, out_dir)
     result = run_pipeline(inputs, settings, prepare=True, origin=origin)
-    errors = [d for d in result.diagnostics if d.is_error]
-    if errors:
-        raise FtcError(errors)
-    warnings = summarize(result.diagnostics)
-    write_outputs(result, out_dir)
+    try:
+        errors = [d for d in result.diagnostics if d.is_error]
+        if errors:
+            raise FtcError(errors)
+        warnings = summarize(result.diagnostics)
+        write_outputs(result, out_dir)
+    finally:
+        result.close()
     fmt = result.format or "auto"
     if key:
         cache.store(folder, key, out_dir, fmt, warnings, origin)
@@ -92,6 +96,15 @@ def _prepared(out_dir: Path, files: list[str], fmt: str, report: dict, warnings:
              for name in SPLITS}
     return PreparedSplits(paths["train"], paths["validation"], paths["test"], fmt, report,
                           warnings, cached_from)
+
+
+def _work_dir(cache_folder: Path | None, out_dir: Path) -> Path | None:
+    """Where the pipeline's row files go: the cache folder, else beside out_dir (the disk
+    the outputs go to, not a RAM-backed /tmp), whichever exists; None: the system's temp."""
+    for folder in (cache_folder, out_dir.parent):
+        if folder is not None and folder.is_dir() and os.access(folder, os.W_OK | os.X_OK):
+            return folder
+    return None
 
 
 def _cache_folder(data: dict, lock_dir: Path, default: Path | None, origin: str) -> Path | None:

@@ -30,6 +30,7 @@ class DataSettings:
     seed: int = 42
     split: dict[str, float] | None = field(default_factory=lambda: dict(DEFAULT_SPLIT))
     system_prompt: str | None = None
+    work_dir: Path | None = None  # where the run's row files go (None: the system's temp)
 
     @classmethod
     def from_lock(cls, lock: dict, lock_dir: Path) -> DataSettings:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import random
+from array import array
 from collections.abc import Sequence
 
 SPLITS = ("train", "validation", "test")
@@ -34,26 +35,55 @@ def assign_splits(
     stratum, groups are shuffled and dealt to test, then validation, until each
     has its rounded share of the stratum's rows; the rest is train.
     """
-    members: dict[int, list[int]] = {}
-    for i, g in enumerate(groups):
-        members.setdefault(g, []).append(i)
-    by_stratum: dict[str, list[int]] = {}
-    for g, items in members.items():
-        key = strata[items[0]]
-        by_stratum.setdefault("" if key is None else f"={key}", []).append(g)
-    out = ["train"] * len(groups)
-    for key in sorted(by_stratum):
-        group_ids = sorted(by_stratum[key], key=lambda g: members[g][0])
-        random.Random(f"ftc-split:{seed}:{key}").shuffle(group_ids)
-        rows = sum(len(members[g]) for g in group_ids)
-        want = {"test": _round(rows * fractions.get("test", 0.0)),
-                "validation": _round(rows * fractions.get("validation", 0.0))}
-        have = {"test": 0, "validation": 0}
-        for g in group_ids:
-            size = len(members[g])
-            target = next((s for s in ("test", "validation") if have[s] < want[s]), "train")
-            if target != "train":
-                have[target] += size
-            for i in members[g]:
-                out[i] = target
-    return out
+    return [SPLITS[k] for k in assign_split_ids(groups, strata, fractions, seed).tolist()]
+
+
+def assign_split_ids(groups, strata: Sequence[str | None] | None,
+                     fractions: dict[str, float], seed: int):
+    """`assign_splits` as a numpy array of indexes into SPLITS, in a few bytes per example:
+    the groups are numbered by first member, shuffled as a compact array (the same
+    permutation `random.shuffle` gives a list), and dealt by a cumulative sum (test
+    takes groups while it is short, then validation, so each is a prefix).
+    `strata=None`: not stratified."""
+    import numpy as np
+
+    groups = np.asarray(groups)
+    n = len(groups)
+    if not n:
+        return np.zeros(0, dtype=np.uint8)
+    _, first, inverse = np.unique(groups, return_index=True, return_inverse=True)
+    by_first = np.argsort(first, kind="stable")  # groups numbered by their first member
+    number = np.empty(len(first), dtype=np.int64)
+    number[by_first] = np.arange(len(first))
+    group = number[inverse.reshape(-1)]
+    del inverse, number
+    sizes = np.bincount(group)
+    heads = first[by_first]  # first member of each numbered group
+    del first, by_first
+    labels: dict = {}  # a stratum's label -> its number
+    if strata is None:
+        stratum = np.zeros(len(heads), dtype=np.int64)
+        labels[None] = 0
+    else:
+        stratum = np.fromiter((labels.setdefault(strata[h], len(labels)) for h in heads.tolist()),
+                              dtype=np.int64, count=len(heads))
+    keys = {("" if label is None else f"={label}"): k for label, k in labels.items()}
+    target = np.zeros(len(heads), dtype=np.uint8)
+    for key in sorted(keys):
+        in_stratum = np.flatnonzero(stratum == keys[key])
+        order = array("q", range(len(in_stratum)))
+        random.Random(f"ftc-split:{seed}:{key}").shuffle(order)
+        dealt = in_stratum[np.frombuffer(order, dtype=np.int64)]
+        del order, in_stratum
+        dealt_sizes = sizes[dealt]
+        rows = int(dealt_sizes.sum())
+        before = np.cumsum(dealt_sizes) - dealt_sizes
+        open_ = np.ones(len(dealt), dtype=bool)
+        taken = 0
+        for name in ("test", "validation"):
+            want = _round(rows * fractions.get(name, 0.0))
+            chosen = np.flatnonzero(open_ & (before - taken < want))
+            target[dealt[chosen]] = SPLITS.index(name)
+            open_[chosen] = False
+            taken += int(dealt_sizes[chosen].sum())
+    return target[group]

@@ -172,25 +172,25 @@ def percentiles(values: Sequence[int]) -> dict:
 
 
 _CHUNK = 1024  # examples per task when counting on several processes
-_worker_tokenizer = None
 
 
 def procs_available() -> int:
-    """Processes for the per-row stages: FTC_DATA_PROCS, else the CPUs this process may use."""
-    import os
+    """Processes for the per-row stages (ftc.dataprep.procs.procs_available)."""
+    from ftc.dataprep.procs import procs_available as available
 
-    given = os.environ.get("FTC_DATA_PROCS", "")
-    if given.isdigit() and int(given) > 0:
-        return int(given)
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+    return available()
 
 
-def _count_chunk(args: tuple[list[str], str]) -> tuple:
+def _count_chunk(task: tuple[int, int]) -> tuple:
     import json
 
-    blobs, fmt = args
+    from ftc.dataprep.procs import state
+
+    tokenizer, blobs, fmt = state()
+    start, stop = task
     try:
-        return ("ok", *count_tokens(_worker_tokenizer, [json.loads(b) for b in blobs], fmt))
+        examples = [json.loads(b) for b in blobs[start:stop]]
+        return ("ok", *count_tokens(tokenizer, examples, fmt))
     except TemplateBroken as exc:  # its two arguments do not survive pickling: sent as a tuple
         return ("broken", exc.line, exc.message)
 
@@ -199,50 +199,38 @@ def count_tokens_of(tokenizer, blobs: Sequence[str], fmt: str,
                     procs: int = 1) -> tuple[list[int], str, dict[int, str]]:
     """`count_tokens` for examples given as JSON texts, on `procs` forked processes.
 
-    Chunks keep memory bounded (one chunk of decoded examples per process); the
-    rendering through the chat template is Python, so processes, not threads.
+    `blobs` is any sequence whose slices are lists of JSON texts (a list, or the
+    row store's view): each task reads its own chunk, so memory stays bounded
+    (one chunk of decoded examples per process).  The rendering through the chat
+    template is Python, so processes, not threads.
     """
-    global _worker_tokenizer
-    import gc
-    import multiprocessing
     import os
 
-    chunks = [(list(blobs[i:i + _CHUNK]), fmt) for i in range(0, len(blobs), _CHUNK)]
-    _worker_tokenizer = tokenizer
+    from ftc.dataprep.procs import ordered_map, ranges
+
+    tasks = ranges(len(blobs), _CHUNK)
     # One thread per process: the Rust tokenizer's own thread pool on top of the
     # processes oversubscribes the cores (measured slower even alone on 2 busy cores).
     threads = os.environ.get("TOKENIZERS_PARALLELISM")
     os.environ["TOKENIZERS_PARALLELISM"] = "false"
-    try:
-        if procs > 1 and len(chunks) > 1 and "fork" in multiprocessing.get_all_start_methods():
-            gc.freeze()  # the workers' collector then leaves the parent's rows (shared pages) alone
-            with multiprocessing.get_context("fork").Pool(min(procs, len(chunks))) as pool, \
-                    Progress(f"tokens ({procs} processes)", len(blobs)) as shown:
-                results = []
-                for chunk, result in zip(chunks, pool.imap(_count_chunk, chunks), strict=True):
-                    results.append(result)
-                    shown.advance(len(chunk[0]))
-        else:
-            with Progress("tokens", len(blobs)) as shown:
-                results = []
-                for chunk in chunks:
-                    results.append(_count_chunk(chunk))
-                    shown.advance(len(chunk[0]))
-    finally:
-        _worker_tokenizer = None
-        gc.unfreeze()
-        if threads is None:
-            os.environ.pop("TOKENIZERS_PARALLELISM", None)
-        else:
-            os.environ["TOKENIZERS_PARALLELISM"] = threads
+    name = f"tokens ({procs} processes)" if procs > 1 and len(tasks) > 1 else "tokens"
     counts: list[int] = []
     refused: dict[int, str] = {}
     method = "chat template" if getattr(tokenizer, "chat_template", None) else \
         "plain text (the tokenizer has no chat template)"
-    for k, result in enumerate(results):
-        if result[0] == "broken":
-            raise TemplateBroken(result[1], result[2])
-        _, chunk_counts, method, chunk_refused = result
-        counts += chunk_counts
-        refused.update({k * _CHUNK + i: m for i, m in chunk_refused.items()})
+    try:
+        with Progress(name, len(blobs)) as shown:
+            results = ordered_map(_count_chunk, tasks, procs, (tokenizer, blobs, fmt))
+            for (start, stop), result in zip(tasks, results, strict=True):
+                if result[0] == "broken":
+                    raise TemplateBroken(result[1], result[2])
+                _, chunk_counts, method, chunk_refused = result
+                counts += chunk_counts
+                refused.update({start + i: m for i, m in chunk_refused.items()})
+                shown.advance(stop - start)
+    finally:
+        if threads is None:
+            os.environ.pop("TOKENIZERS_PARALLELISM", None)
+        else:
+            os.environ["TOKENIZERS_PARALLELISM"] = threads
     return counts, method, refused
