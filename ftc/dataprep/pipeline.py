@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from ftc.dataprep import formats, guidance, near, tokens
 from ftc.dataprep.convert import needs_conversion
 from ftc.dataprep.judge import judge_rows
+from ftc.dataprep.procs import ordered_map, procs_available, ranges
 from ftc.dataprep.progress import Progress
 from ftc.dataprep.readers import SUFFIXES, ReadResult, read_any
 from ftc.dataprep.rowstore import (
@@ -268,7 +269,6 @@ _VALIDATE_CHUNK = 2048  # rows per task
 def _check_rows(run: _Run, stage: Stage, out: array, file_rows: FileRows, how: tuple,
                 split: str, shown: Progress) -> None:
     """Judge a file's rows on the worker processes; apply the verdicts here, in row order."""
-    from ftc.dataprep.procs import ordered_map, procs_available, ranges
 
     tasks = ranges(len(file_rows), _VALIDATE_CHUNK)
     t = run.table
@@ -379,7 +379,7 @@ def _lengths(run: _Run, examples: dict, fmt: str) -> None:
     tokens.use_chat_template(tok, run.s.chat_template)
     try:
         counts, method, refused = tokens.count_tokens_of(tok, Blobs(t, items), fmt,
-                                                         tokens.procs_available())
+                                                         procs_available())
     except tokens.TemplateBroken as exc:
         run.diags.append(problem("FTC342", run.origin, 1, f"the chat template does not "
                                  f"compile: template line {exc.line}: {exc.message}",

@@ -174,13 +174,6 @@ def percentiles(values: Sequence[int]) -> dict:
 _CHUNK = 1024  # examples per task when counting on several processes
 
 
-def procs_available() -> int:
-    """Processes for the per-row stages (ftc.dataprep.procs.procs_available)."""
-    from ftc.dataprep.procs import procs_available as available
-
-    return available()
-
-
 def _count_chunk(task: tuple[int, int]) -> tuple:
     import json
 
