@@ -9,6 +9,13 @@ log-probabilities with Cut Cross Entropy (Wijmans et al. 2024; the
 cut-cross-entropy package's Triton kernel), which never writes a tile of logits
 to global memory.  CCE does not compute the entropy or the top-1 accuracy that
 TRL logs, so those two metrics are left out of the logs instead of shown as 0.
+
+On CUDA and XPU, TRL's head scores only the positions that have a label. Elsewhere
+it scores every position, prompt and padding included, so that a compiled backend
+(Neuron) sees fixed tile shapes. Eager CPU runs recompile nothing, so ftc gives them
+the label-only path too (`score_label_positions_only`): the same loss and gradients,
+and on assistant-only data (a quarter of the tokens carry labels) about 70% less
+head work.
 """
 
 from __future__ import annotations
@@ -34,6 +41,31 @@ def apply_loss_kernel(lock: RunLock, trainer) -> None:
                         "use loss_kernel: chunked")
     use_cut_cross_entropy(base, getattr(config, "final_logit_softcapping", None))
     trainer.unreported_metrics = UNREPORTED
+
+
+def score_label_positions_only(compiled: bool) -> bool:
+    """Let TRL's fused head take its label-only path on the CPU too, except under
+    torch.compile (a changing number of rows would recompile). True when in effect.
+
+    TRL decides with `trl.trainer.utils._use_triton(device)`; the tiles ask the kernel
+    module's own copy, so the CPU still runs TRL's torch tiles.
+    """
+    import trl.trainer.utils as trl_utils
+
+    current = getattr(trl_utils, "_use_triton", None)
+    if current is None:
+        return False
+    original = getattr(current, "ftc_original", current)
+    if compiled:
+        trl_utils._use_triton = original
+        return False
+
+    def label_only(device) -> bool:
+        return device.type == "cpu" or original(device)
+
+    label_only.ftc_original = original
+    trl_utils._use_triton = label_only
+    return True
 
 
 def use_cut_cross_entropy(model, softcap: float | None = None) -> None:

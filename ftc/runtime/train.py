@@ -50,6 +50,9 @@ def _train(lock: RunLock, resume: str | None, resume_requested: bool) -> dict | 
     from ftc.runtime.training_args import apply_data_facts, apply_per_epoch, sft_config
 
     tokenizer = load_tokenizer(lock)  # a bad model path fails here, before any work
+    from ftc.runtime.loss_kernels import score_label_positions_only
+
+    score_label_positions_only(compiled=bool(lock.get("training.torch_compile", False)))
     args = sft_config(lock, Path("."))
     state = _distributed_state()  # the config above has set the process group up
     run_dir, checkpoint, prepared = _agree_on_run(lock, method, state, tokenizer, resume,

@@ -117,3 +117,46 @@ def test_packed_batch_loss_equals_the_examples_unpacked(tmp_path, tiny_model, ti
     leaky["position_ids"] = torch.arange(length).expand(rows, length)
     leaky_loss, _ = _loss(trainer, leaky)
     assert abs(leaky_loss - packed) > 1e-3
+
+
+def _head_rows(trainer, batch) -> tuple[float, list[torch.Tensor], set[tuple]]:
+    """Loss, LoRA gradients, and the 2-D shapes the step's ops saw."""
+    trainer.model.zero_grad()
+    with torch.profiler.profile(record_shapes=True) as prof:
+        loss = trainer.compute_loss(trainer.model, dict(batch))
+        loss.backward()
+    grads = [p.grad.clone() for p in trainer.model.parameters() if p.requires_grad]
+    shapes = {tuple(s) for e in prof.events() for s in e.input_shapes if len(s) == 2}
+    return float(loss.detach()), grads, shapes
+
+
+def test_cpu_head_scores_only_labelled_positions_with_the_same_gradients(
+        tmp_path, tiny_model, tickets):
+    """TRL scores every position off CUDA; ftc's CPU runs score only the labelled ones
+    (loss_kernels.score_label_positions_only) and train exactly the same."""
+    import trl.trainer.utils as trl_utils
+
+    from ftc.runtime.loss_kernels import score_label_positions_only
+
+    trainer, _ = _trainer(tmp_path, tiny_model, tickets, "messages",
+                          [{"messages": c} for c in CHATS], training={"micro_batch_size": 6})
+    trainer.model.eval()
+    batch = next(iter(trainer.get_train_dataloader()))
+    rows, length = batch["input_ids"].shape
+    labelled = int((batch["labels"][:, 1:] != -100).sum())
+    hidden = trainer.model.get_base_model().config.hidden_size
+    assert labelled < rows * (length - 1) // 2  # prompts and padding carry no labels
+
+    assert score_label_positions_only(compiled=True) is False  # TRL's own choice restored
+    assert not trl_utils._use_triton(torch.device("cpu"))
+    every_loss, every_grads, every_shapes = _head_rows(trainer, batch)
+    assert score_label_positions_only(compiled=False) is True
+    assert trl_utils._use_triton(torch.device("cpu"))
+    label_loss, label_grads, label_shapes = _head_rows(trainer, batch)
+
+    assert (rows * (length - 1), hidden) in every_shapes
+    assert (labelled, hidden) in label_shapes
+    assert (rows * (length - 1), hidden) not in label_shapes
+    assert label_loss == pytest.approx(every_loss, abs=1e-6)
+    for a, b in zip(label_grads, every_grads, strict=True):
+        torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-5)
