@@ -11,9 +11,14 @@ ftc runs `ftc run` with its defaults (length-grouped batches) and with
 ftc/runtime/packing.py).
 
 Both sides count real (non-pad) tokens the same way (transformers'
-num_input_tokens_seen, non_padding) and time the same window: from the end of
-the first optimizer step (the warm-up: allocation, lazy initialisation) to the
-end of training; ftc reports it as summary.json's tokens_per_second_after_first_step.
+num_input_tokens_seen, non_padding) and time the same window: one whole epoch,
+so every side trains every example, less its first optimizer step (the warm-up:
+allocation, lazy initialisation) up to the end of training; ftc reports it as
+summary.json's tokens_per_second_after_first_step.  A window of a few steps
+would time different examples on each side (a length-grouped sampler starts with
+its longest batches). Leaving the first step out favours the length-grouped
+runs, TRL's included: theirs is the batch of the longest examples, the costliest
+per token.
 Every case is its own process; all cases run interleaved, rounds rotating the
 order (benchmarks/harness.py), and each comparison is the median of per-round
 ratios with their range.
@@ -38,8 +43,8 @@ from pathlib import Path
 from benchmarks.harness import MIN_ROUNDS, Rounds, interleave, load_text
 
 ROOT = Path(__file__).resolve().parents[1]
-ROWS = 600
-STEPS = {"unpacked": 11, "packed": 3}  # the first step of each is the warm-up
+ROWS = 240
+QUICK_STEPS = 2  # --quick: a smoke test of two steps; otherwise one epoch
 SETTINGS = {"micro_batch_size": 8, "learning_rate": 2e-3, "max_seq_length": 1024,
             "lora_r": 16, "seed": 3}
 TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
@@ -55,8 +60,9 @@ def _env() -> dict[str, str]:
             "FTC_PYTHON": sys.executable}
 
 
-def _recipe(name: str, model: Path, data: Path, packing: bool, steps: int, out: Path,
-            gpu: bool = False) -> dict:
+def _recipe(name: str, model: Path, data: Path, packing: bool, steps: int | None,
+            out: Path, gpu: bool = False) -> dict:
+    """steps: None trains one epoch."""
     return {
         "name": name,
         "model": {"base": str(model), "max_seq_length": SETTINGS["max_seq_length"],
@@ -66,7 +72,8 @@ def _recipe(name: str, model: Path, data: Path, packing: bool, steps: int, out: 
         "data": {"train": str(data), "split": {"train": 1.0, "validation": 0.0, "test": 0.0},
                  "packing": packing,
                  "dedup": {"exact": False, "near": False}, "length_policy": "truncate"},
-        "training": {"max_steps": steps, "learning_rate": SETTINGS["learning_rate"],
+        "training": {**({"max_steps": steps} if steps else {"epochs": 1}),
+                     "learning_rate": SETTINGS["learning_rate"],
                      "micro_batch_size": SETTINGS["micro_batch_size"],
                      "gradient_accumulation": 1, "warmup_ratio": 0.0, "scheduler": "constant",
                      "seed": SETTINGS["seed"], "logging_steps": 1,
@@ -92,7 +99,7 @@ def ftc_run(work: Path, recipe: dict, facts: list[dict]) -> float:
     return float(summary["tokens_per_second_after_first_step"])
 
 
-def trl_run(work: Path, model: Path, data: Path, setting: str, steps: int,
+def trl_run(work: Path, model: Path, data: Path, setting: str, steps: int | None,
             facts: list[dict], gpu: bool = False) -> float:
     spec = work / "trl.json"
     spec.write_text(json.dumps({"model": str(model), "data": str(data), "setting": setting,
@@ -135,7 +142,8 @@ def trl_script(spec_path: str) -> None:
     clock = Clock()
     packing = spec["setting"] == "packing"
     args = SFTConfig(
-        output_dir=spec["out"], max_steps=spec["steps"], learning_rate=SETTINGS["learning_rate"],
+        output_dir=spec["out"], max_steps=spec["steps"] or -1, num_train_epochs=1,
+        learning_rate=SETTINGS["learning_rate"],
         per_device_train_batch_size=SETTINGS["micro_batch_size"], gradient_accumulation_steps=1,
         lr_scheduler_type="constant", seed=SETTINGS["seed"], logging_steps=1,
         save_strategy="no", eval_strategy="no", report_to=[], bf16=spec["gpu"],
@@ -159,7 +167,7 @@ def _cases(work: Path, model: Path, shapes: list[str], rows: int, quick: bool, g
     from ftc.runtime import example_data
 
     cases, facts = {}, {}
-    steps = {k: 2 for k in STEPS} if quick else STEPS
+    steps = QUICK_STEPS if quick else None
     for shape in shapes:
         data = work / f"{shape}.jsonl"
         example_data.write_jsonl(data, list(example_data.generate(rows, **SHAPES[shape])))
@@ -169,13 +177,13 @@ def _cases(work: Path, model: Path, shapes: list[str], rows: int, quick: bool, g
             names = {k: v for k, v in names.items() if v in ("group_by_length", "ftc packed")}
         for name, setting in names.items():
             facts[name] = []
-            kind = "packed" if setting in ("packing", "ftc packed") else "unpacked"
+            packed = setting in ("packing", "ftc packed")
             if setting.startswith("ftc"):
                 recipe = _recipe(name.replace(", ", "-").replace(" ", "-"), model, data,
-                                 kind == "packed", steps[kind], work / "runs", gpu)
+                                 packed, steps, work / "runs", gpu)
                 cases[name] = lambda r=recipe, f=facts[name]: ftc_run(work, r, f)
             else:
-                cases[name] = (lambda d=data, s=setting, n=steps[kind], f=facts[name]:
+                cases[name] = (lambda d=data, s=setting, n=steps, f=facts[name]:
                                trl_run(work, model, d, s, n, f, gpu))
     return cases, facts
 
@@ -210,14 +218,14 @@ def main(rounds: int = MIN_ROUNDS, quick: bool = False, gpu: bool = False,
         model = init_tiny_model(work / "tiny", example_data.texts(
             example_data.default_splits()["train"]), model_spec or TinySpec())
         cases, facts = _cases(work, model, shapes, 48 if quick else ROWS, quick, gpu)
-        steps = {k: 2 for k in STEPS} if quick else STEPS
         result = interleave(cases, rounds=rounds, allow_few=quick,
                             progress=lambda line: print("  " + line, flush=True))
     print(f"\n{'GPU, bf16' if gpu else 'CPU, fp32'}: tokens/s (real tokens, after the first "
           f"step; {len(result.loads)} interleaved "
           f"rounds, {load_text(result.loads)} on {os.cpu_count()} CPUs; micro batch "
           f"{SETTINGS['micro_batch_size']}, LoRA r={SETTINGS['lora_r']}, "
-          f"steps unpacked/packed {steps['unpacked']}/{steps['packed']}, the first is warm-up):")
+          f"{f'{QUICK_STEPS} steps' if quick else f'one epoch of {ROWS} rows'}, the first "
+          "step is warm-up):")
     print(f"{'case':<34} {'tokens/s: median (min-max)':>30} {'tokens':>8} {'last loss':>9}")
     for name in cases:
         f = facts[name][-1]
