@@ -203,6 +203,9 @@ def _comparisons(result: Rounds, shapes: list[str]) -> list[tuple[str, object, f
             for who, case in trl.items():
                 label = f"{ftc_case} / {who}" + (" (TRL's best here)" if who == best else "")
                 rows.append((label, result.ratio(ftc_case, case), target_for.get(who)))
+        if f"ftc packed, {shape}" in v and f"ftc, {shape}" in v:  # packing's own share
+            rows.append((f"ftc packed, {shape} / ftc, {shape}",
+                         result.ratio(f"ftc packed, {shape}", f"ftc, {shape}"), None))
     return rows
 
 
