@@ -9,7 +9,17 @@ need them.
 
 from __future__ import annotations
 
-from ftc.dataprep.prepare import PreparedSplits, prepare_for_run
-from ftc.dataprep.settings import DataSettings
-
 __all__ = ["DataSettings", "PreparedSplits", "prepare_for_run"]
+
+
+def __getattr__(name: str):
+    """The pipeline loads when first asked for: `ftc lint` reads only dataprep.rules."""
+    if name in ("PreparedSplits", "prepare_for_run"):
+        from ftc.dataprep import prepare
+
+        return getattr(prepare, name)
+    if name == "DataSettings":
+        from ftc.dataprep.settings import DataSettings
+
+        return DataSettings
+    raise AttributeError(f"module 'ftc.dataprep' has no attribute {name!r}")
