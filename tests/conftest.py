@@ -12,8 +12,14 @@ import json
 import os
 from pathlib import Path
 
-import pytest
-from hypothesis import HealthCheck, settings
+# What the runtime does before torch loads (ftc/runtime/__main__.py), for the tests that
+# train in this process (pytest loads this file before any test module imports torch):
+# OpenMP threads that spin while waiting made a training loop 10-20x slower on a busy
+# 2-core machine (30 steps of the tiny Llama: 41-100 s spinning, 4.5 s passive).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import pytest  # noqa: E402
+from hypothesis import HealthCheck, settings  # noqa: E402
 
 settings.register_profile(
     "ftc", max_examples=int(os.environ.get("FTC_FUZZ_EXAMPLES", "200")), derandomize=True,
