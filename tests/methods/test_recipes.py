@@ -70,7 +70,8 @@ def _validation_slice(path: Path) -> str:
     """`data.validation` as a tenth of the recipe's own file (still evaluated at the end).
 
     The final evaluation is not what this test checks, and on the whole file it was most
-    of its time: GRPO answers each of rlhf-tiny's 150 prompts 4 times (about 200 s)."""
+    of its time: GRPO answers each of rlhf-tiny's 150 prompts 4 times (199 of the rlhf
+    case's 205 s in a profile on a busy machine, before OMP_WAIT_POLICY=PASSIVE)."""
     import yaml
 
     validation = yaml.safe_load(path.read_text())["data"]["validation"]

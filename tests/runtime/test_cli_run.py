@@ -69,8 +69,8 @@ def test_ftc_run_dispatches_other_methods(kind, tmp_path, tiny_model):
     """Methods beyond SFT go through the same `ftc run` path (ftc.runtime.methods).
 
     The evaluation still runs (base and tuned, answers generated for prefix tuning's
-    chat task) but on 8 of the 150 validation examples, not 200: nothing here reads its
-    numbers, and 150 answers of 128 tokens twice were most of this test's time."""
+    chat task) but on 8 of the 150 validation examples: nothing here reads its numbers,
+    and answering all 150 (up to 128 tokens each, before and after) is not needed."""
     done = ftc("run", str(REPO / f"recipes/{kind}-tiny.yaml"), "-o", str(tmp_path / "bundle"),
                "--set", f"model.base={tiny_model}", "--set", "training.max_steps=2",
                "--set", "evaluation.max_samples=8",
