@@ -1,6 +1,7 @@
-"""Pieces for the export tests: the runtime tests' tiny Llama, adapters made on it with
-PEFT (LoRA with non-zero B, so merging changes the weights; prefix tuning, which cannot
-merge), and a helper running the real `ftc` CLI in-process or as a subprocess."""
+"""Pieces for the export tests: adapters made with PEFT on the suite's tiny Llama
+(tests/conftest.py; LoRA with non-zero B, so merging changes the weights; prefix
+tuning, which cannot merge), and a helper running the real `ftc` CLI in-process or as
+a subprocess."""
 
 from __future__ import annotations
 
@@ -10,9 +11,6 @@ import json
 from pathlib import Path
 
 import pytest
-
-# the runtime tests' fixtures (one tiny Llama, the ticket data), shared rather than rebuilt
-from tests.runtime.conftest import tickets, tiny_model  # noqa: F401
 
 LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 
@@ -25,13 +23,13 @@ def _modest_threads():
 
 
 @pytest.fixture(scope="session")
-def lora_adapter(tiny_model, tmp_path_factory) -> Path:  # noqa: F811
+def lora_adapter(tiny_model, tmp_path_factory) -> Path:
     """A LoRA adapter on every projection of the tiny model, B initialised randomly."""
     return make_adapter(tiny_model, tmp_path_factory.mktemp("lora") / "adapter", "lora")
 
 
 @pytest.fixture(scope="session")
-def prefix_adapter(tiny_model, tmp_path_factory) -> Path:  # noqa: F811
+def prefix_adapter(tiny_model, tmp_path_factory) -> Path:
     return make_adapter(tiny_model, tmp_path_factory.mktemp("prefix") / "adapter", "prefix")
 
 

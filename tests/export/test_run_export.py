@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 
 from tests.runtime.conftest import (
-    REPO,
     base_recipe,
     compile_bundle,
     ftc,
@@ -25,16 +24,10 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 
 @pytest.fixture(scope="module")
-def quickstart(tmp_path_factory, tiny_model):
-    tmp = tmp_path_factory.mktemp("quickstart")
-    done = ftc("run", str(REPO / "recipes/quickstart.yaml"), "-o", str(tmp / "bundle"),
-               "--set", f"model.base={tiny_model}", "--set", "training.max_steps=40",
-               "--set", "export.formats=[merged, gguf, onnx]",
-               "--set", "export.model_card={license: apache-2.0}",
-               "--set", f"output_dir={tmp / 'runs'}", cwd=tmp)
-    assert done.returncode == 0, done.stderr[-4000:]
-    (run_dir,) = (tmp / "runs" / "quickstart").glob("run-*")
-    return run_dir, json.loads((run_dir / "summary.json").read_text()), done
+def quickstart(quickstart_run):
+    """The suite's one quickstart run (tests/conftest.py: 40 steps, merged, GGUF and ONNX,
+    a model card with a license), also read by tests/runtime/test_cli_run.py."""
+    return quickstart_run["dir"], quickstart_run["summary"], quickstart_run["done"]
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,7 @@
-"""Shared, session-scoped pieces for the runtime tests: one tiny model, one small
-ticket data set, and helpers that compile real recipes into real bundles and
+"""Helpers for the runtime tests that compile real recipes into real bundles and
 launch them the way a user does (ftc launch -> launch.sh -> accelerate launch).
+The tiny model and the ticket data they train on are session fixtures of
+tests/conftest.py (tiny_model, tickets), shared with the export tests.
 """
 
 from __future__ import annotations
@@ -13,35 +14,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 REPO = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
-
-
-@pytest.fixture(scope="session")
-def tiny_model(tmp_path_factory) -> Path:
-    """The tiny Llama, built once per session exactly as `ftc init-tiny-model` does."""
-    from ftc.runtime import example_data
-    from ftc.runtime.tiny_model import init_tiny_model
-
-    out = tmp_path_factory.mktemp("models") / "tiny-llama"
-    texts = example_data.texts(example_data.default_splits()["train"])
-    return init_tiny_model(out, texts)
-
-
-@pytest.fixture(scope="session")
-def tickets(tmp_path_factory) -> dict[str, Path]:
-    """A small slice of the ticket task (fast to prepare and to train on)."""
-    from ftc.runtime import example_data
-
-    root = tmp_path_factory.mktemp("data")
-    files = {"train": root / "train.jsonl", "validation": root / "validation.jsonl",
-             "test": root / "test.jsonl"}
-    example_data.write_jsonl(files["train"], list(example_data.generate(160, seed=11)))
-    example_data.write_jsonl(files["validation"], list(example_data.generate(32, seed=12)))
-    example_data.write_jsonl(files["test"], list(example_data.generate(16, seed=13)))
-    return files
 
 
 def base_recipe(name: str, model: Path, data: dict[str, Path]) -> dict:

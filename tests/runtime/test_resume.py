@@ -21,14 +21,15 @@ from .conftest import PYTHON, base_recipe, compile_bundle, ftc, merge, read_json
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
-STEPS = 16  # 2 x 4 examples a step: 128 of the 160, one epoch, no reshuffle in between
+STEPS = 8  # 2 x 4 examples a step: 64 of the 160, one epoch, no reshuffle in between
+KILL_AFTER = 4  # the checkpoint after which rank 1 is killed: steps remain to resume
 
 
 def _recipe(tiny_model, tickets):
     recipe = base_recipe("resume", tiny_model, tickets)
     recipe["training"].update({"max_steps": STEPS, "logging_steps": 1,
                                "eval": {"strategy": "no"},
-                               "save": {"strategy": "steps", "every": 4, "keep_last": 3}})
+                               "save": {"strategy": "steps", "every": 2, "keep_last": 3}})
     recipe["hardware"].update({"gpus": 2, "strategy": "zero2"})
     return recipe
 
@@ -43,7 +44,8 @@ def test_kill_9_of_a_rank_then_resume_matches_an_uninterrupted_run(tmp_path, tin
     assert straight.returncode == 0, straight.stderr[-3000:]
     (reference,) = runs.glob("run-*")
 
-    killed_dir, stderr = _launch_and_kill_a_rank(bundle, runs, exclude=reference, step=8)
+    killed_dir, stderr = _launch_and_kill_a_rank(bundle, runs, exclude=reference,
+                                                  step=KILL_AFTER)
     assert not (killed_dir / "summary.json").exists()  # it really died mid-run
     assert "FTC545 training was killed by signal 9 (SIGKILL) on rank 1" in stderr, stderr[-3000:]
     command = f"ftc launch {shlex.quote(str(bundle))} --resume"
@@ -60,6 +62,7 @@ def test_kill_9_of_a_rank_then_resume_matches_an_uninterrupted_run(tmp_path, tin
     assert sorted(ours) == list(range(1, STEPS + 1))  # one line per step, none twice
     assert abs(ours[STEPS] - theirs[STEPS]) < 1e-4
     resumed_at = int(summary["resumed_from"].rsplit("-", 1)[1])
+    assert KILL_AFTER <= resumed_at < STEPS
     for step in range(resumed_at + 1, STEPS + 1):  # every step after the resume, in fact
         assert abs(ours[step] - theirs[step]) < 1e-4, step
 
