@@ -151,3 +151,19 @@ def test_usage_errors_exit_2(ftc):
     assert ftc("lint")[0] == 2
     assert ftc("lint", "--format", "xml", "r.yaml")[0] == 2
     assert ftc("frobnicate")[0] == 2
+
+
+def test_system_messages_in_the_data_are_read_again_when_the_file_changes(recipe):
+    """FTC181 reads a file once per version (recipes linted together share it), and a
+    rewritten file is read again."""
+    data = recipe.parent / "chats.jsonl"
+    plain = '{"messages": [{"role": "user", "content": "hi"}, ' \
+            '{"role": "assistant", "content": "hello"}]}\n'
+    data.write_text(plain * 3)
+    overrides = ["model.chat_template=mistral", f"data.train={data}"]
+    assert "FTC181" not in rules_for(recipe, overrides)
+    assert "FTC181" not in rules_for(recipe, overrides)
+    data.write_text(plain + '{"messages": [{"role": "system", "content": "Be brief."}, '
+                    '{"role": "user", "content": "hi"}, '
+                    '{"role": "assistant", "content": "hello"}]}\n')
+    assert "FTC181" in rules_for(recipe, overrides)
