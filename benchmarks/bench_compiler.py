@@ -71,7 +71,9 @@ def _cases(work: Path, many: int, peer: bool) -> tuple[dict, dict, int]:
     """The cases (name -> command) and their peak lists; the number of peer configs."""
     variants = _variants(work, many)
     commands = {"ftc lint, 1 recipe, cold": _lint([RECIPES[0]]),
-                f"ftc lint, {many} recipes, one call": _lint(variants)}
+                f"ftc lint, {many} recipes, one call": _lint(variants),
+                # control: what a bare interpreter start costs on this machine right now
+                "control: python -c 'import json', cold": [sys.executable, "-c", "import json"]}
     configs = axolotl_peer.corpus_configs() if peer else []
     if configs:
         recipes = axolotl_peer.write_recipes(configs, work,
