@@ -269,7 +269,6 @@ _VALIDATE_CHUNK = 2048  # rows per task
 def _check_rows(run: _Run, stage: Stage, out: array, file_rows: FileRows, how: tuple,
                 split: str, shown: Progress) -> None:
     """Judge a file's rows on the worker processes; apply the verdicts here, in row order."""
-
     tasks = ranges(len(file_rows), _VALIDATE_CHUNK)
     t = run.table
     verdicts = ordered_map(judge_rows, tasks, procs_available(), (file_rows, how))
