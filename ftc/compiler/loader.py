@@ -20,6 +20,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.composer import MaxDepthExceededError
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
+from ruamel.yaml.resolver import VersionedResolver
 
 from ftc.compiler.schema import recipe_sections
 from ftc.diagnostics import ERROR, Diagnostic, FtcError
@@ -129,10 +130,38 @@ def nesting_bound(text: str) -> int:
     return bound
 
 
+class _RememberingResolver(VersionedResolver):
+    """ruamel's resolver, remembering each scalar's tag.
+
+    The C parser reads every document as YAML 1.2 (it ignores `%YAML 1.1`), so a
+    scalar's tag depends only on its text and style. Working it out again (a
+    version lookup that raises and catches an AttributeError, then the regexes) was
+    a tenth of a 250-recipe lint; recipes repeat the same keys and values.
+    """
+
+    MEMO_LIMIT = 50_000  # hostile text with many distinct scalars must not grow it forever
+    _memo: dict = {}  # shared: ruamel makes a new resolver for every document
+
+    def resolve(self, kind, value, implicit):
+        if kind is not ScalarNode:
+            return super().resolve(kind, value, implicit)
+        memo = _RememberingResolver._memo
+        key = (value, implicit)
+        tag = memo.get(key)
+        if tag is None:
+            if len(memo) >= self.MEMO_LIMIT:
+                memo.clear()
+            tag = memo[key] = super().resolve(kind, value, implicit)
+        return tag
+
+
 @cache
 def _c_composer() -> YAML:
     """One YAML object for every recipe (building one cost 6% of a 250-recipe lint)."""
-    return YAML(typ="safe")  # C parser (ruamel.yaml.clib) when present
+    yaml = YAML(typ="safe")  # C parser (ruamel.yaml.clib) when present
+    if yaml.Parser.__module__.startswith("ruamel.yaml.clib"):  # YAML 1.2 only: see above
+        yaml.Resolver = _RememberingResolver
+    return yaml
 
 
 def _composer(text: str) -> YAML:
@@ -188,7 +217,8 @@ class _Builder:
                             "aliases", "remove repeated anchors (&) and aliases (*)")
         if depth > MAX_DEPTH:
             raise self.fail(yn, "FTC006", f"nesting deeper than {MAX_DEPTH} levels")
-        tag = str(yn.tag.value if hasattr(yn.tag, "value") else yn.tag)
+        tag = yn.tag  # a property that builds the string: read it once
+        tag = str(getattr(tag, "value", tag))
         if tag not in _ALLOWED_TAGS:
             raise self.fail(yn, "FTC003", f"tag {tag.replace(_STD, '!!')} is not allowed",
                             "recipes hold plain data: strings, numbers, booleans, lists, maps")

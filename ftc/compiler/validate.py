@@ -2,7 +2,9 @@
 
 jsonschema finds the problems; this module turns each into one Diagnostic at
 the line:col of the offending key or value, in the words a person would use
-("method.lora.r must be an integer >= 1"), with did-you-mean hints.
+("method.lora.r must be an integer >= 1"), with did-you-mean hints.  A valid
+recipe never loads jsonschema (most of a cold `ftc lint`): the schema compiled to
+plain Python (recipe_check.py, generated with the same strict rules) says so first.
 """
 
 from __future__ import annotations
@@ -13,8 +15,7 @@ import re
 from functools import cache, lru_cache
 from typing import Any
 
-from jsonschema import Draft7Validator, ValidationError, validators
-
+from ftc.compiler import recipe_check
 from ftc.compiler.loader import Node
 from ftc.compiler.schema import SCHEMA_FILE, load_schema  # noqa: F401 (SCHEMA_FILE re-exported)
 from ftc.compiler.value_checks import scan_tree, value_problems
@@ -29,6 +30,8 @@ def _python_regex(pattern: str) -> re.Pattern[str]:
 
 
 def _pattern(validator, pattern: str, instance, schema):
+    from jsonschema import ValidationError
+
     if validator.is_type(instance, "string") and not _python_regex(pattern).search(instance):
         yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
@@ -38,14 +41,15 @@ def _is_integer(checker, instance) -> bool:
     return isinstance(instance, int) and not isinstance(instance, bool)
 
 
-_Strict = validators.extend(
-    Draft7Validator, validators={"pattern": _pattern},
-    type_checker=Draft7Validator.TYPE_CHECKER.redefine("integer", _is_integer))
-
-
 @lru_cache(maxsize=1)
-def _validator() -> Draft7Validator:
-    return _Strict(load_schema())
+def strict_validator():
+    """jsonschema's draft-7 validator with ftc's integer and pattern rules (loaded on demand)."""
+    from jsonschema import Draft7Validator, validators
+
+    strict = validators.extend(
+        Draft7Validator, validators={"pattern": _pattern},
+        type_checker=Draft7Validator.TYPE_CHECKER.redefine("integer", _is_integer))
+    return strict(load_schema())
 
 
 def subschema(parts: list[str]) -> dict | None:
@@ -74,7 +78,9 @@ def validate_tree(tree: Node) -> list[Diagnostic]:
     checked = secrets + value_problems(tree)
     schema: list[Diagnostic] = []
     abstract = is_abstract(tree)
-    for error in _validator().iter_errors(tree.plain()):
+    plain = tree.plain()
+    errors = [] if recipe_check.is_valid(plain) else strict_validator().iter_errors(plain)
+    for error in errors:
         if abstract and error.validator == "required":
             continue
         schema.extend(_diagnose(error, tree))

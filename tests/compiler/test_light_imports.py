@@ -33,6 +33,23 @@ def test_compile_and_explain_import_no_training_library(recipe, tmp_path):
     assert run_probe("explain", str(recipe)) == []
 
 
+def test_a_valid_recipe_is_linted_without_loading_jsonschema(recipe):
+    """jsonschema was most of a cold lint: the generated check passes valid recipes, and
+    jsonschema is loaded only to find and place the problems of an invalid one."""
+    script = ("import json, sys\nfrom ftc.cli import main\ncode = main(sys.argv[1:])\n"
+              "print(json.dumps([code, 'jsonschema' in sys.modules]))")
+
+    def lint(*argv):
+        proc = subprocess.run([sys.executable, "-c", script, "lint", str(recipe), *argv],
+                              capture_output=True, text=True, check=False)
+        return json.loads(proc.stdout.strip().splitlines()[-1]), proc.stdout
+
+    assert lint()[0] == [0, False]
+    (code, loaded), out = lint("--set", "training.max_steps=2.0")
+    assert (code, loaded) == (1, True)
+    assert "FTC011 training.max_steps must be an integer" in out
+
+
 def test_lint_imports_only_its_own_verb(recipe):
     """Verbs load lazily: a cold `ftc lint` pays for no other verb's imports."""
     from ftc.cli import COMMANDS
@@ -59,6 +76,30 @@ def test_help_and_a_mistyped_verb_still_name_every_verb():
     typo = subprocess.run([sys.executable, "-m", "ftc.cli", "lnt", "x.yaml"],
                           capture_output=True, text=True, check=False)
     assert typo.returncode == 2 and all(f"'{n}'" in typo.stderr for n in names)
+
+
+def test_tables_are_parsed_once_and_then_read_from_the_cache(tmp_path, monkeypatch):
+    """The JSON copy in the cache gives the same data; a damaged or unwritable cache is
+    ignored, and no half-written file is left behind."""
+    from ruamel.yaml import YAML
+
+    from ftc.tables import HERE, load_data_file
+
+    monkeypatch.setenv("FTC_CACHE_DIR", str(tmp_path / "cache"))
+    table = HERE / "hyperparameters.yaml"
+    parsed = YAML(typ="safe", pure=True).load(table.read_text(encoding="utf-8"))
+    assert load_data_file(table) == parsed
+    (copy,) = (tmp_path / "cache" / "tables").iterdir()
+    copy.write_text(copy.read_text()[:-40])  # damaged: read from YAML again, and rewritten
+    assert load_data_file(table) == parsed
+    assert json.loads(copy.read_text()) == parsed
+    copy.write_text(json.dumps({"stale": True}))  # the name is the content's hash, so a
+    assert load_data_file(table) != parsed  # file there is trusted: this proves it is read
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    monkeypatch.setenv("FTC_CACHE_DIR", str(blocker / "cache"))  # cannot be created
+    assert load_data_file(table) == parsed
+    assert [p.name for p in tmp_path.iterdir()] == ["cache", "not-a-dir"]
 
 
 def test_tables_read_the_same_with_the_c_parser_as_with_the_pure_one():

@@ -97,3 +97,16 @@ def test_yaml_12_numbers(write):
     from ftc.compiler.loader import parse
     tree = parse("a: 2e-5\nb: 2.0e-4\nc: yes\nd: 0x10\ne: 1_000\n", "t.yaml").plain()
     assert tree == {"a": 2e-5, "b": 2e-4, "c": "yes", "d": 16, "e": 1000}
+
+
+def test_scalar_types_stay_right_when_tags_are_remembered_across_documents():
+    """The loader remembers each scalar's tag (a 250-recipe lint saw the same ones again and
+    again); plain and quoted spellings, and YAML 1.1 words, must still read as YAML 1.2."""
+    from ftc.compiler.loader import parse
+
+    text = 'a: 1\nb: "1"\nc: yes\nd: 010\ne: ~\nf: "~"\ng: 1.0\nh: true\ni: "true"\n'
+    for _ in range(2):
+        assert parse(text, "x.yaml").plain() == {"a": 1, "b": "1", "c": "yes", "d": 10,
+                                                   "e": None, "f": "~", "g": 1.0, "h": True,
+                                                   "i": "true"}
+    assert parse('a: "1"\nb: 1\n', "y.yaml").plain() == {"a": "1", "b": 1}
