@@ -8,6 +8,7 @@ import sys
 from ftc.commands.common_args import add_ignore_argument, add_set_argument
 from ftc.commands.output import fail, print_json
 from ftc.compiler import LINT_RULES, lint
+from ftc.compiler.lint_jobs import RECIPES_PER_WORKER
 from ftc.diagnostics import EXIT_OK, EXIT_USAGE, exit_code, render
 
 NAME = "lint"
@@ -30,6 +31,15 @@ def register(p: argparse.ArgumentParser) -> None:
     add_ignore_argument(p)
     add_set_argument(p)
     p.add_argument("--list-rules", action="store_true", help="print the lint rules and exit")
+    p.add_argument("-j", "--jobs", type=_jobs, default=None, metavar="N",
+                   help="processes to lint with (default: one per core, when there are "
+                        f"{RECIPES_PER_WORKER}+ recipes for each)")
+
+
+def _jobs(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 1024:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to 1024 (got {text!r})")
+    return int(text)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -37,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
         return _list_rules(args.format)
     if not args.recipes:
         return fail(args, NAME, "give at least one recipe file", code=EXIT_USAGE)
-    diagnostics, usage = lint(args.recipes, args.overrides, args.ignore)
+    diagnostics, usage = lint(args.recipes, args.overrides, args.ignore, args.jobs)
     if args.format == "sarif":
         from ftc.sarif import to_sarif
 

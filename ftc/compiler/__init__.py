@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ftc.compiler.explanation import explain
+from ftc.compiler.lint_jobs import lint_results
 from ftc.compiler.lint_rules import REGISTRY as LINT_RULES
 from ftc.compiler.lockfile import scalar
 from ftc.compiler.method_facts import activation_checkpointing_by, trains_adapters
@@ -21,15 +22,15 @@ from ftc.compiler.validate import SCHEMA_FILE
 from ftc.diagnostics import Diagnostic
 
 
-def lint(paths: Sequence[str], overrides: Sequence[str] = (),
-         ignore: Sequence[str] = ()) -> tuple[list[Diagnostic], bool]:
-    """(every diagnostic of every recipe, whether a --set was a usage error)."""
+def lint(paths: Sequence[str], overrides: Sequence[str] = (), ignore: Sequence[str] = (),
+         jobs: int | None = None) -> tuple[list[Diagnostic], bool]:
+    """(every diagnostic of every recipe, whether a --set was a usage error); `jobs`
+    processes (default: one per core when there are many recipes, see lint_jobs)."""
     diagnostics: list[Diagnostic] = []
     usage = False
-    for path in paths:
-        result = compile_recipe(path, overrides, ignore)
-        diagnostics += result.diagnostics
-        usage |= result.usage_error
+    for found, usage_error in lint_results(paths, overrides, ignore, jobs):
+        diagnostics += found
+        usage |= usage_error
     return diagnostics, usage
 
 
