@@ -9,7 +9,6 @@ report is byte for byte what one process prints (tests/compiler/test_lint_jobs.p
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import signal
 import sys
@@ -56,6 +55,8 @@ def lint_results(paths: Sequence[str], overrides: Sequence[str] = (),
         return
     yield _task(tasks[0])  # loads what linting needs once, before the fork
     rest = tasks[1:]
+    import multiprocessing  # 9 ms that a lint of a few recipes does not pay
+
     sys.stdout.flush()  # a forked worker flushes its copy of any pending output on exit
     sys.stderr.flush()
     with multiprocessing.get_context("fork").Pool(workers, initializer=_leave_ctrl_c) as pool:
