@@ -2,7 +2,8 @@
 
 Targets (issue 2): cold `ftc lint` of one recipe <= 0.25 s; 250 recipes in one
 `ftc lint` call <= 1 s, on the 2-core reference machine.  The 250 recipes are
-variations of the curated ones (different names).
+variations of the curated ones (different names), linted as `ftc lint` does by
+default (a worker per core) and, beside it, in one process (--jobs 1).
 
 The peer is measured, never quoted: with axolotl installed in .venv-peers (`make
 bench-peers`), axolotl validates the configs of ../shared/corpus/axolotl-examples
@@ -59,8 +60,8 @@ def _variants(out: Path, count: int) -> list[Path]:
     return paths
 
 
-def _lint(paths: list[Path]) -> list[str]:
-    return [sys.executable, "-m", "ftc.cli", "lint", *map(str, paths)]
+def _lint(paths: list[Path], *options: str) -> list[str]:
+    return [sys.executable, "-m", "ftc.cli", "lint", *options, *map(str, paths)]
 
 
 def _peer(paths: list[Path]) -> list[str]:
@@ -72,6 +73,8 @@ def _cases(work: Path, many: int, peer: bool) -> tuple[dict, dict, int]:
     variants = _variants(work, many)
     commands = {"ftc lint, 1 recipe, cold": _lint([RECIPES[0]]),
                 f"ftc lint, {many} recipes, one call": _lint(variants),
+                # the same in one process: what the workers (one per core) add
+                f"ftc lint, {many} recipes, one call, --jobs 1": _lint(variants, "--jobs", "1"),
                 # control: what a bare interpreter start costs on this machine right now
                 "control: python -c 'import json', cold": [sys.executable, "-c", "import json"]}
     configs = axolotl_peer.corpus_configs() if peer else []
@@ -82,7 +85,9 @@ def _cases(work: Path, many: int, peer: bool) -> tuple[dict, dict, int]:
         commands |= {"axolotl, 1 config, cold": _peer([configs[one]]),
                      "ftc lint, same config, cold": _lint([recipes[one]]),
                      f"axolotl, {len(configs)} configs, one process": _peer(configs),
-                     f"ftc lint, same {len(configs)} configs, one call": _lint(recipes)}
+                     # one process, as axolotl's side is
+                     f"ftc lint, same {len(configs)} configs, one call": _lint(recipes, "--jobs",
+                                                                             "1")}
     peaks: dict[str, list[float]] = {name: [] for name in commands}
     cases = {name: (lambda n=name: _child(commands[n], peaks[n])) for name in commands}
     return cases, peaks, len(configs)
