@@ -111,10 +111,14 @@ def main(rounds: int = MIN_ROUNDS, quick: bool = False) -> int:
           f"{'met' if one <= TARGET_ONE else 'MISSED'}; {many} recipes <= {TARGET_MANY} s: "
           f"{bulk:.3f} {'met' if bulk <= TARGET_MANY else 'MISSED'}"
           + (" (quick: not judged)" if quick else ""))
+    v = result.values
+    workers = speedup(v[f"ftc lint, {many} recipes, one call"],
+                      v[f"ftc lint, {many} recipes, one call, --jobs 1"], result.loads)
+    print(f"{many} recipes, a worker per core against one process (paired by round): "
+          f"{workers.text()}")
     if not n_configs:
         print(f"axolotl: {axolotl_peer.NOT_MEASURED}")
         return 0 if ok else 1
-    v = result.values
     cold = speedup(v["ftc lint, same config, cold"], v["axolotl, 1 config, cold"], result.loads)
     print("ftc faster than axolotl (axolotl seconds / ftc seconds, paired by round):")
     print(f"  1 config, cold process:   {cold.text()}")
