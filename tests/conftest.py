@@ -75,3 +75,23 @@ def quickstart_run(tmp_path_factory, tiny_model) -> dict:
     (run_dir,) = (tmp / "runs" / "quickstart").glob("run-*")
     return {"tmp": tmp, "args": args, "done": done, "dir": run_dir,
             "summary": json.loads((run_dir / "summary.json").read_text())}
+
+
+@pytest.fixture(scope="session")
+def qlora_run(tmp_path_factory, tiny_model, tickets) -> dict:
+    """One QLoRA `ftc launch` (8 steps, evaluated and saved at the end, exported merged)
+    that the training test (tests/runtime/test_train_one_process.py) and the export test
+    (tests/export/test_run_export.py) both read: one launch instead of two alike.
+
+    {'bundle', 'done', 'dir'}."""
+    from tests.runtime.conftest import base_recipe, compile_bundle, ftc, merge, only_run_dir
+
+    workdir = tmp_path_factory.mktemp("qlora")
+    recipe = merge(base_recipe("qlora", tiny_model, tickets), {
+        "method": {"kind": "qlora"},
+        "training": {"max_steps": 8, "eval": {"every": 8}, "save": {"every": 8}},
+        "export": {"formats": ["merged"]}})
+    bundle = compile_bundle(workdir, recipe)
+    done = ftc("launch", str(bundle), cwd=workdir)
+    assert done.returncode == 0, done.stderr[-4000:]
+    return {"bundle": bundle, "done": done, "dir": only_run_dir(workdir, "qlora")}

@@ -147,8 +147,11 @@ def _strict(name):
 
 
 @pytest.mark.fuzz
-@given(case=data_case())
-def test_fuzzed_data_never_crashes_and_every_row_is_counted(case, cli, tmp_path_factory):
+@given(case=data_case(), as_json=st.booleans())
+def test_fuzzed_data_never_crashes_and_every_row_is_counted(case, as_json, cli,
+                                                            tmp_path_factory):
+    """`ftc data check` renders each case as text or as --json (drawn: about half each),
+    not both: the check under it is the same, and it ran in-process just before."""
     train, validation, fmt = case
     root = tmp_path_factory.mktemp("data")
     try:
@@ -170,10 +173,12 @@ def test_fuzzed_data_never_crashes_and_every_row_is_counted(case, cli, tmp_path_
 
         args = [root / n for n in names["train"]] + [
             a for n in names["validation"] for a in ("--validation", root / n)]
-        for extra in ([], ["--json"]):
-            code, out, err = cli("data", "check", *args, "--format", fmt, *extra)
-            assert code in (0, 1) and "internal error" not in out + err, (out + err)[-3000:]
-            assert TOKEN not in out + err
+        code, out, err = cli("data", "check", *args, "--format", fmt,
+                             *(["--json"] if as_json else []))
+        assert code in (0, 1) and "internal error" not in out + err, (out + err)[-3000:]
+        assert TOKEN not in out + err
+        mode = "json" if as_json else "text"
+        OUTCOMES[mode] = OUTCOMES.get(mode, 0) + 1
 
         lock = make_lock(names["train"], format=fmt, validation=names["validation"] or None)
         out = root / "out"
@@ -200,7 +205,10 @@ def test_fuzzed_data_never_crashes_and_every_row_is_counted(case, cli, tmp_path_
 
 @pytest.mark.fuzz
 def test_the_data_fuzz_reached_both_outcomes():
-    """Not degenerate: some generated data is prepared, some is refused."""
+    """Not degenerate: some generated data is prepared, some is refused, and the check
+    was rendered both as text and as JSON."""
     written, refused = OUTCOMES.get("written", 0), OUTCOMES.get("refused", 0)
-    print(f"\ndata fuzz: {written} prepared, {refused} refused with errors")
+    print(f"\ndata fuzz: {written} prepared, {refused} refused with errors; checks shown "
+          f"{OUTCOMES.get('text', 0)} as text, {OUTCOMES.get('json', 0)} as JSON")
     assert written + refused < 100 or (written >= EXAMPLES // 20 and refused), OUTCOMES
+    assert written + refused < 100 or (OUTCOMES.get("text") and OUTCOMES.get("json")), OUTCOMES

@@ -116,20 +116,15 @@ def test_a_failing_export_leaves_the_trained_run_intact(tmp_path, tiny_model, ti
     assert [p.name for p in run_dir.iterdir() if p.name.startswith(".")] == []
 
 
-def test_qlora_run_merges_into_the_unquantized_base_with_a_note(tmp_path, tiny_model,
-                                                                  tickets):
+def test_qlora_run_merges_into_the_unquantized_base_with_a_note(qlora_run, tiny_model):
     """QLoRA trains against the 4-bit base; the export merges into the full-precision base
-    and says so (FTC610), and the merged model equals base + adapter."""
+    and says so (FTC610), and the merged model equals base + adapter. The run is the
+    suite's QLoRA run (tests/conftest.py), also read by tests/runtime/test_train_one_process."""
     from peft import PeftModel
     from transformers import AutoModelForCausalLM
 
-    recipe = merge(base_recipe("qlora-export", tiny_model, tickets), {
-        "method": {"kind": "qlora"}, "training": {"max_steps": 2},
-        "export": {"formats": ["merged"]}})
-    done = ftc("launch", str(compile_bundle(tmp_path, recipe)), cwd=tmp_path)
-    assert done.returncode == 0, done.stderr[-4000:]
-    assert "warning: FTC610 QLoRA" in done.stderr
-    run_dir = only_run_dir(tmp_path, "qlora-export")
+    assert "warning: FTC610 QLoRA" in qlora_run["done"].stderr
+    run_dir = qlora_run["dir"]
     assert "QLoRA" in (run_dir / "export" / "README.md").read_text()
     merged = AutoModelForCausalLM.from_pretrained(run_dir / "export" / "merged").eval()
     adapted = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(tiny_model),

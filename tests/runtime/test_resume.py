@@ -34,15 +34,23 @@ def _recipe(tiny_model, tickets):
     return recipe
 
 
-@pytest.mark.distributed
-def test_kill_9_of_a_rank_then_resume_matches_an_uninterrupted_run(tmp_path, tiny_model,
-                                                                   tickets):
-    bundle = compile_bundle(tmp_path, _recipe(tiny_model, tickets))
-    runs = tmp_path / "runs" / "resume"
+@pytest.fixture(scope="module")
+def straight(tmp_path_factory, tiny_model, tickets):
+    """(workdir, bundle, run dir): one uninterrupted run of the two-process recipe. The
+    kill -9 test compares its losses with it; the bundle test resumes against it as a
+    run of another bundle (one launch fewer than training a run of its own)."""
+    workdir = tmp_path_factory.mktemp("resume")
+    bundle = compile_bundle(workdir, _recipe(tiny_model, tickets))
+    done = ftc("launch", str(bundle), cwd=workdir)
+    assert done.returncode == 0, done.stderr[-3000:]
+    (reference,) = (workdir / "runs" / "resume").glob("run-*")
+    return workdir, bundle, reference
 
-    straight = ftc("launch", str(bundle), cwd=tmp_path)
-    assert straight.returncode == 0, straight.stderr[-3000:]
-    (reference,) = runs.glob("run-*")
+
+@pytest.mark.distributed
+def test_kill_9_of_a_rank_then_resume_matches_an_uninterrupted_run(straight):
+    workdir, bundle, reference = straight
+    runs = reference.parent
 
     killed_dir, stderr = _launch_and_kill_a_rank(bundle, runs, exclude=reference,
                                                   step=KILL_AFTER)
@@ -51,7 +59,7 @@ def test_kill_9_of_a_rank_then_resume_matches_an_uninterrupted_run(tmp_path, tin
     command = f"ftc launch {shlex.quote(str(bundle))} --resume"
     assert command in stderr
 
-    resumed = ftc(*shlex.split(command)[1:], cwd=tmp_path)  # exactly what it printed
+    resumed = ftc(*shlex.split(command)[1:], cwd=workdir)  # exactly what it printed
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     summary = json.loads((killed_dir / "summary.json").read_text())
     assert summary["resumed_from"].startswith(str(killed_dir / "checkpoint-"))
@@ -104,20 +112,17 @@ def _rank_process(launcher_pid: int, rank: str) -> psutil.Process:
     raise AssertionError(f"no training process with RANK={rank}")
 
 
-def test_resume_takes_only_checkpoints_of_this_bundle(tmp_path, tiny_model, tickets):
+@pytest.mark.distributed
+def test_resume_takes_only_checkpoints_of_this_bundle(straight, tmp_path, tiny_model, tickets):
     """The bug: --resume continued the newest run under output_dir/<name> whatever bundle
-    wrote it (here: another micro batch), overwriting its lock and summary."""
-    theirs = merge(_recipe(tiny_model, tickets), {
-        "training": {"max_steps": 4, "micro_batch_size": 4, "save": {"every": 2}},
-        "hardware": {"gpus": 1, "strategy": "none"}})
-    other = compile_bundle(tmp_path / "other", theirs)
-    assert ftc("launch", str(other), cwd=tmp_path).returncode == 0
-    (their_run,) = (tmp_path / "other" / "runs" / "resume").glob("run-*")
-    before = {p.name: p.read_bytes() for p in their_run.iterdir() if p.is_file()}
+    wrote it (here: another micro batch), overwriting its lock and summary. The runs there
+    are the module's uninterrupted run (and the kill -9 test's, when it ran first)."""
+    _, _, their_run = straight
+    before = _snapshot(their_run.parent)
 
-    ours = merge(theirs, {"training": {"micro_batch_size": 2}})
-    ours["output_dir"] = str(tmp_path / "other" / "runs")  # the same output_dir/<name>
-    bundle = compile_bundle(tmp_path / "ours", ours)
+    ours = merge(_recipe(tiny_model, tickets), {"training": {"micro_batch_size": 2}})
+    ours["output_dir"] = str(their_run.parent.parent)  # the same output_dir/<name>
+    bundle = compile_bundle(tmp_path, ours)  # as deep as theirs: the same relative data paths
     done = ftc("launch", str(bundle), "--resume", cwd=tmp_path)
     assert done.returncode == 1, done.stderr[-3000:]
     assert "FTC508 nothing of this bundle to resume" in done.stderr
@@ -129,5 +134,10 @@ def test_resume_takes_only_checkpoints_of_this_bundle(tmp_path, tiny_model, tick
     assert explicit.returncode == 1
     assert "belongs to another bundle (" in explicit.stderr
     assert "training.micro_batch_size: 4 there, 2 here" in explicit.stderr
-    assert list(their_run.parent.glob("run-*")) == [their_run]  # nothing new, nothing touched
-    assert {p.name: p.read_bytes() for p in their_run.iterdir() if p.is_file()} == before
+    assert _snapshot(their_run.parent) == before  # nothing new, nothing touched
+
+
+def _snapshot(runs):
+    """{run name: {file name: bytes}} of the top-level files of every run under runs."""
+    return {d.name: {p.name: p.read_bytes() for p in d.iterdir() if p.is_file()}
+            for d in runs.glob("run-*")}

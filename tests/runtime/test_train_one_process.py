@@ -123,11 +123,9 @@ def test_full_fine_tuning_saves_a_whole_model(tmp_path, tiny_model, tickets):
     assert evals[-1] < evals[0]
 
 
-def test_qlora_trains_on_a_4bit_base(tmp_path, tiny_model, tickets):
-    recipe = merge(base_recipe("qlora-one", tiny_model, tickets), {
-        "method": {"kind": "qlora"}, "training": {"max_steps": 8, "eval": {"every": 8},
-                                                  "save": {"every": 8}}})
-    bundle, run_dir, _ = _launch(tmp_path, recipe)
+def test_qlora_trains_on_a_4bit_base(qlora_run):
+    """The suite's QLoRA run (tests/conftest.py), also read by the export tests."""
+    bundle, run_dir = qlora_run["bundle"], qlora_run["dir"]
     from ftc.runtime.model_loading import load_model
     from ftc.runtime.run_lock import load_run_lock
 
