@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from string import Formatter
 
 # Source types and the column names each reads by default.
 TYPE_FIELDS: dict[str, dict[str, str]] = {
@@ -123,6 +122,8 @@ def parse_split(text: str) -> SplitSlice:
 def template_columns(text: str) -> list[str]:
     """Column names a `template` format string reads; ValueError for anything but plain
     `{column}` fields (no attribute or index access, no conversions)."""
+    from string import Formatter  # its import compiles a regex: not on every lint
+
     names = []
     for _literal, field, spec, conversion in Formatter().parse(text):
         if field is None:

@@ -104,7 +104,7 @@ def _emit(node: dict, prov: dict, parts: list[str], schema: dict, depth: int,
 
 
 # Characters YAML may not hold raw (or reads as line breaks): written as \\u escapes.
-_NOT_YAML_PRINTABLE = re.compile("[\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\ud800-\udfff]")
+_NOT_YAML_PRINTABLE = "[\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\ud800-\udfff]"
 
 
 def scalar(value: Any) -> str:
@@ -115,4 +115,5 @@ def scalar(value: Any) -> str:
         text = repr(value)
         return text if any(c in text for c in ".e") else text + ".0"
     text = json.dumps(value, sort_keys=True, ensure_ascii=False)
-    return _NOT_YAML_PRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    # re's own cache compiles the pattern once, on first use (not at import: `ftc lint`)
+    return re.sub(_NOT_YAML_PRINTABLE, lambda m: f"\\u{ord(m.group()):04x}", text)

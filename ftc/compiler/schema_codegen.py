@@ -17,6 +17,7 @@ Regenerate after a schema change:  python -m ftc.compiler.schema_codegen
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -69,10 +70,31 @@ def generate() -> str:
                          detailed_exceptions=False, fast_fail=True)
     entry = gen._resolver.get_scope_name()  # the root function's name (no public accessor)
     state = gen.global_state_code
-    if _IMPORT not in state:  # a fastjsonschema upgrade changed what it imports
-        raise SystemExit(f"schema_codegen: expected {_IMPORT!r} in fastjsonschema's output")
-    return (_HEADER + state.replace(_IMPORT, _EXCEPTIONS) + "\n" + gen.func_code
-            + _FOOTER.replace("{entry}", entry))
+    if _IMPORT not in state or "REGEX_PATTERNS = {" not in state:  # fastjsonschema changed
+        raise SystemExit("schema_codegen: fastjsonschema's output is not the expected shape")
+    state = state.replace(_IMPORT, _EXCEPTIONS)
+    state = state[:state.index("REGEX_PATTERNS = {")] + _lazy_patterns(gen._compile_regexps)
+    return _HEADER + state + "\n" + gen.func_code + _FOOTER.replace("{entry}", entry)
+
+
+def _lazy_patterns(compiled: dict) -> str:
+    """REGEX_PATTERNS compiled on first use: compiling all 12 at import was a tenth of a
+    cold `ftc lint`, and a recipe meets only a few of them."""
+    if any(p.flags != re.UNICODE for p in compiled.values()):
+        raise SystemExit("schema_codegen: a schema pattern has flags; write them out here")
+    sources = "".join(f"\n    {key!r}: {p.pattern!r}," for key, p in compiled.items())
+    return f"""_SOURCES = {{{sources}
+}}
+
+
+class _Patterns(dict):
+    def __missing__(self, key):
+        pattern = self[key] = re.compile(_SOURCES[key])
+        return pattern
+
+
+REGEX_PATTERNS = _Patterns()
+"""
 
 
 def main() -> int:
