@@ -7,8 +7,7 @@ import sys
 
 from ftc.commands.common_args import add_ignore_argument, add_set_argument
 from ftc.commands.output import fail, print_json
-from ftc.compiler import LINT_RULES, lint
-from ftc.compiler.lint_jobs import RECIPES_PER_WORKER
+from ftc.compiler import LINT_RULES, RECIPES_PER_WORKER, lint
 from ftc.diagnostics import EXIT_OK, EXIT_USAGE, exit_code, render
 
 NAME = "lint"

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ftc.compiler.explanation import explain
-from ftc.compiler.lint_jobs import lint_results
+from ftc.compiler.lint_jobs import RECIPES_PER_WORKER, lint_results
 from ftc.compiler.lint_rules import REGISTRY as LINT_RULES
 from ftc.compiler.lockfile import scalar
 from ftc.compiler.method_facts import activation_checkpointing_by, trains_adapters
@@ -34,6 +34,6 @@ def lint(paths: Sequence[str], overrides: Sequence[str] = (), ignore: Sequence[s
     return diagnostics, usage
 
 
-__all__ = ["LINT_RULES", "SCHEMA_FILE", "Compiled", "activation_checkpointing_by",
-           "compile_recipe", "default_bundle_dir", "explain", "is_hub_id", "lint", "scalar",
-           "trains_adapters", "write_bundle"]
+__all__ = ["LINT_RULES", "RECIPES_PER_WORKER", "SCHEMA_FILE", "Compiled",
+           "activation_checkpointing_by", "compile_recipe", "default_bundle_dir", "explain",
+           "is_hub_id", "lint", "scalar", "trains_adapters", "write_bundle"]
