@@ -22,7 +22,9 @@ from ftc.compiler.validate import strict_validator
 from tests.compiler.fuzz_strategies import SCHEMA, Raw, from_schema, mutated
 
 REPO = Path(__file__).resolve().parents[2]
-RECIPES = sorted((REPO / "recipes").glob("*.yaml"))
+# the recipes a user runs (an abstract base may leave required sections to its children)
+RECIPES = sorted(p for p in (REPO / "recipes").glob("*.yaml")
+                 if "abstract: true" not in p.read_text(encoding="utf-8"))
 
 
 def jsonschema_accepts(tree) -> bool:
@@ -37,8 +39,6 @@ def test_the_generated_check_is_current():
 @pytest.mark.parametrize("path", RECIPES, ids=lambda p: p.name)
 def test_curated_recipes_take_the_fast_path(path):
     tree = load_recipe_tree(path).plain()
-    if tree.get("abstract") is True:
-        pytest.skip("an abstract base recipe may leave required sections to its children")
     assert jsonschema_accepts(tree)
     assert recipe_check.is_valid(tree)
 
