@@ -14,14 +14,18 @@ import pytest
 from ftc.compiler import lint_jobs
 
 REPO = Path(__file__).resolve().parents[2]
-BROKEN = {  # what a repository of recipes also holds: each kind of problem once
-    "syntax.yaml": "name: x\nmodel: [unclosed\n",
-    "types.yaml": None,  # filled in from a curated recipe below
-    "missing-extends.yaml": "extends: nowhere.yaml\nname: y\n",
-}
+
+
+def _broken(good: str) -> dict[str, str]:
+    """What a repository of recipes also holds: each kind of problem once."""
+    return {"syntax.yaml": "name: x\nmodel: [unclosed\n",
+            "types.yaml": good + "\nhardware: {gpus: two}\n",
+            "missing-extends.yaml": "extends: nowhere.yaml\nname: y\n"}
 
 
 def _recipes(root: Path, count: int) -> list[str]:
+    """`count` variants of the curated recipes (every 17th with an unknown key), with the
+    broken ones in the middle."""
     curated = [p for p in sorted((REPO / "recipes").glob("*.yaml"))
                if "abstract: true" not in p.read_text()]
     for p in (REPO / "recipes").glob("*.yaml"):  # extends: targets, next to their children
@@ -34,10 +38,10 @@ def _recipes(root: Path, count: int) -> list[str]:
             text += "\ntraining_typo: 1\n"
         paths.append(root / f"r{i:03d}.yaml")
         paths[-1].write_text(text)
-    for name, text in BROKEN.items():
-        paths.insert(len(paths) // 2, root / name)
-        paths[len(paths) // 2].write_text(
-            text or curated[0].read_text() + "\nhardware: {gpus: two}\n")
+    middle = len(paths) // 2
+    for name, text in _broken(curated[0].read_text()).items():
+        (root / name).write_text(text)
+        paths.insert(middle, root / name)
     return [str(p) for p in paths]
 
 
@@ -53,7 +57,7 @@ def test_workers_report_exactly_what_one_process_reports(tmp_path):
         two = _ftc("--format", fmt, "--jobs", "2", *paths, cwd=tmp_path)
         assert one.returncode == two.returncode == 1
         assert one.stdout == two.stdout and one.stderr == two.stderr
-        assert "FTC001" in one.stdout and "FTC010" in one.stdout and "FTC007" in one.stdout
+        assert all(rule in one.stdout for rule in ("FTC001", "FTC007", "FTC010", "FTC011"))
 
 
 def test_the_work_is_shared_by_forked_workers(tmp_path, monkeypatch):
