@@ -16,11 +16,12 @@ from ftc.compiler import lint_jobs
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _broken(good: str) -> dict[str, str]:
-    """What a repository of recipes also holds: each kind of problem once."""
-    return {"syntax.yaml": "name: x\nmodel: [unclosed\n",
-            "types.yaml": good + "\nhardware: {gpus: two}\n",
-            "missing-extends.yaml": "extends: nowhere.yaml\nname: y\n"}
+BROKEN = {  # what a repository of recipes also holds: each kind of problem once
+    "syntax.yaml": "name: x\nmodel: [unclosed\n",
+    "types.yaml": "name: t\nmodel: {base: org/m}\nmethod: {kind: lora, lora: {r: two}}\n"
+                  "data: {train: data/tickets/train.jsonl}\n",
+    "missing-extends.yaml": "extends: nowhere.yaml\nname: y\n",
+}
 
 
 def _recipes(root: Path, count: int) -> list[str]:
@@ -39,7 +40,7 @@ def _recipes(root: Path, count: int) -> list[str]:
         paths.append(root / f"r{i:03d}.yaml")
         paths[-1].write_text(text)
     middle = len(paths) // 2
-    for name, text in _broken(curated[0].read_text()).items():
+    for name, text in BROKEN.items():
         (root / name).write_text(text)
         paths.insert(middle, root / name)
     return [str(p) for p in paths]
