@@ -45,7 +45,9 @@ def _child(cmd: list[str], peaks: list[float]) -> float:
     return seconds
 
 
-def _variants(out: Path, count: int) -> list[Path]:
+def write_variants(out: Path, count: int) -> list[Path]:
+    """`count` copies of the curated recipes under new names in `out`, with the bases they
+    extend and the data they name (also the test of `ftc lint --jobs`)."""
     texts = [p.read_text() for p in RECIPES if "abstract: true" not in p.read_text()]
     paths = []
     for i in range(count):
@@ -70,7 +72,7 @@ def _peer(paths: list[Path]) -> list[str]:
 
 def _cases(work: Path, many: int, peer: bool) -> tuple[dict, dict, int]:
     """The cases (name -> command) and their peak lists; the number of peer configs."""
-    variants = _variants(work, many)
+    variants = write_variants(work, many)
     commands = {"ftc lint, 1 recipe, cold": _lint([RECIPES[0]]),
                 f"ftc lint, {many} recipes, one call": _lint(variants),
                 # the same in one process: what the workers (one per core) add

@@ -2,13 +2,13 @@
 
 `ftc lint` of a valid recipe spent most of a cold start importing jsonschema.  A
 validator generated ahead of time by fastjsonschema answers "valid?" in a fraction
-of a millisecond with no import beyond `re`; jsonschema is loaded only when a
-recipe has problems, to find them all and place them (ftc/compiler/validate.py).
+of a millisecond, importing only `re` and `decimal`; jsonschema is loaded only when
+a recipe has problems, to find them all and place them (ftc/compiler/validate.py).
 
 The generated check must never accept what the full check refuses, so it is
 generated with ftc's own rules: an integer is an int (draft 4's test: 1.0 is not a
 step count), a pattern's `$` is the end of the text (fastjsonschema already writes
-`\\Z`), no defaults are filled in, and `type` is checked before anything else.
+`\\Z`), and no defaults are filled in.
 tests/compiler/test_recipe_check.py compares both on every recipe the tests know
 and on hostile ones, and fails when this file is stale.
 

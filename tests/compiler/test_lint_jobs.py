@@ -11,10 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.bench_compiler import write_variants
 from ftc.compiler import lint_jobs
-
-REPO = Path(__file__).resolve().parents[2]
-
 
 BROKEN = {  # what a repository of recipes also holds: each kind of problem once
     "syntax.yaml": "name: x\nmodel: [unclosed\n",
@@ -27,18 +25,9 @@ BROKEN = {  # what a repository of recipes also holds: each kind of problem once
 def _recipes(root: Path, count: int) -> list[str]:
     """`count` variants of the curated recipes (every 17th with an unknown key), with the
     broken ones in the middle."""
-    curated = [p for p in sorted((REPO / "recipes").glob("*.yaml"))
-               if "abstract: true" not in p.read_text()]
-    for p in (REPO / "recipes").glob("*.yaml"):  # extends: targets, next to their children
-        (root / p.name).write_text(p.read_text())
-    (root / "data").symlink_to(REPO / "recipes" / "data")
-    paths = []
-    for i in range(count):
-        text = curated[i % len(curated)].read_text().replace("name: ", f"name: n{i:03d}-", 1)
-        if i % 17 == 5:
-            text += "\ntraining_typo: 1\n"
-        paths.append(root / f"r{i:03d}.yaml")
-        paths[-1].write_text(text)
+    paths = write_variants(root, count)
+    for path in paths[5::17]:
+        path.write_text(path.read_text() + "\ntraining_typo: 1\n")
     middle = len(paths) // 2
     for name, text in BROKEN.items():
         (root / name).write_text(text)
